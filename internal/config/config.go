@@ -1,0 +1,243 @@
+// Package config is the one configuration schema both binaries read (SPEC
+// sections 1 and 6): Anchore's key names, unknown keys rejected, and the
+// precedence flag > environment > file > default for the paths.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is config.yaml as written. Keys follow Anchore's names; "socket" and
+// "passphrase_file" are ours (SPEC section 1: the helper finds a system
+// daemon through "socket:").
+type File struct {
+	Vault                string   `yaml:"vault"`
+	Socket               string   `yaml:"socket"`
+	PassphraseFile       string   `yaml:"passphrase_file"`
+	Listen               Listen   `yaml:"listen"`
+	AllowAWSECRIAMAuto   bool     `yaml:"allow_awsecr_iam_auto"`
+	HelperAccount        string   `yaml:"helper_account"`
+	DefaultAdminPassword string   `yaml:"default_admin_password"`
+	DefaultAdminEmail    string   `yaml:"default_admin_email"`
+	UserAuthentication   UserAuth `yaml:"user_authentication"`
+	Keys                 Keys     `yaml:"keys"`
+}
+
+// Listen lists anchored's listeners.
+type Listen struct {
+	Socket  string `yaml:"socket"`
+	HTTPS   string `yaml:"https"`
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	HTTP    string `yaml:"http"`
+}
+
+// UserAuth is Anchore's user_authentication block.
+type UserAuth struct {
+	OAuth          OAuth `yaml:"oauth"`
+	HashedPassword bool  `yaml:"hashed_passwords"`
+}
+
+// OAuth is Anchore's user_authentication.oauth block.
+type OAuth struct {
+	Enabled                       bool   `yaml:"enabled"`
+	DefaultTokenExpirationSeconds int    `yaml:"default_token_expiration_seconds"`
+	Issuer                        string `yaml:"issuer"`
+}
+
+// Keys is Anchore's keys block.
+type Keys struct {
+	Secret         string `yaml:"secret"`
+	SecretFile     string `yaml:"secret_file"`
+	PublicKeyPath  string `yaml:"public_key_path"`
+	PrivateKeyPath string `yaml:"private_key_path"`
+}
+
+// Defaults returns the built-in defaults (the per-user column of SPEC 1 is
+// resolved separately by ResolvePaths).
+func Defaults() File {
+	return File{
+		HelperAccount:     "admin",
+		DefaultAdminEmail: "admin@myanchore",
+		UserAuthentication: UserAuth{OAuth: OAuth{
+			DefaultTokenExpirationSeconds: 3600,
+			Issuer:                        "anchore-engine",
+		}},
+	}
+}
+
+// ErrInvalid wraps every problem found in a config file.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Load reads path over the defaults. A missing file is not an error
+// (found=false). A file that does not parse, or names a key the schema does
+// not have, is: the error names the key and line, one line per problem.
+func Load(path string) (cfg File, found bool, err error) {
+	cfg = Defaults()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return cfg, false, nil
+		}
+		return cfg, false, fmt.Errorf("read config: %w", err)
+	}
+	if err := Parse(b, &cfg); err != nil {
+		return cfg, true, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, true, nil
+}
+
+// Parse decodes YAML into cfg, rejecting unknown keys.
+func Parse(b []byte, cfg *File) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(cleanYAMLErrors(te.Errors), "; "))
+		}
+		return fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// cleanYAMLErrors rewrites yaml.v3's "field x not found in type config.File"
+// as "unknown key \"x\"", keeping the line.
+func cleanYAMLErrors(errs []string) []string {
+	out := make([]string, 0, len(errs))
+	for _, e := range errs {
+		if i := strings.Index(e, ": field "); i >= 0 && strings.Contains(e, " not found in type ") {
+			field := e[i+len(": field ") : strings.Index(e, " not found in type ")]
+			out = append(out, fmt.Sprintf("%s: unknown key %q", e[:i], field))
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// ApplyEnv applies Anchore's environment overrides (as its container image
+// does). Problems are returned together.
+func (c *File) ApplyEnv(getenv func(string) string) error {
+	var errs []error
+	setBool := func(name string, dst *bool) {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a boolean", name, v))
+				return
+			}
+			*dst = b
+		}
+	}
+	if v := getenv("ANCHORE_AUTH_SECRET"); v != "" {
+		c.Keys.Secret = v
+	}
+	if v := getenv("ANCHORE_AUTH_PUBKEY"); v != "" {
+		c.Keys.PublicKeyPath = v
+	}
+	if v := getenv("ANCHORE_AUTH_PRIVKEY"); v != "" {
+		c.Keys.PrivateKeyPath = v
+	}
+	setBool("ANCHORE_OAUTH_ENABLED", &c.UserAuthentication.OAuth.Enabled)
+	setBool("ANCHORE_AUTH_ENABLE_HASHED_PASSWORDS", &c.UserAuthentication.HashedPassword)
+	if v := getenv("ANCHORE_OAUTH_TOKEN_EXPIRATION"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("ANCHORE_OAUTH_TOKEN_EXPIRATION=%q is not a whole number of seconds", v))
+		} else {
+			c.UserAuthentication.OAuth.DefaultTokenExpirationSeconds = n
+		}
+	}
+	if v := getenv("ANCHORE_ADMIN_PASSWORD"); v != "" {
+		c.DefaultAdminPassword = v
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Environment variable names for the paths (SPEC section 1).
+const (
+	EnvConfig = "ANCHORE_CONFIG"
+	EnvVault  = "ANCHORE_VAULT"
+	EnvSocket = "ANCHORED_SOCKET"
+)
+
+// Paths are the resolved file locations.
+type Paths struct {
+	Config         string
+	Vault          string
+	Socket         string
+	PassphraseFile string // empty: none configured
+}
+
+// Flags are the path flags as given on the command line ("" = not given).
+type Flags struct {
+	Config, Vault, Socket, PassphraseFile string
+}
+
+// ConfigPath resolves the config file path: flag, ANCHORE_CONFIG, default.
+func ConfigPath(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := getenv(EnvConfig); v != "" {
+		return v
+	}
+	return filepath.Join(xdg(getenv, "XDG_CONFIG_HOME", ".config"), "anchore", "config.yaml")
+}
+
+// ResolvePaths applies flag > environment > config file > default.
+func ResolvePaths(f Flags, getenv func(string) string, cfg File) Paths {
+	pick := func(flag, env, file, def string) string {
+		switch {
+		case flag != "":
+			return flag
+		case env != "" && getenv(env) != "":
+			return getenv(env)
+		case file != "":
+			return file
+		}
+		return def
+	}
+	socketFromFile := cfg.Socket
+	if socketFromFile == "" {
+		socketFromFile = cfg.Listen.Socket
+	}
+	return Paths{
+		Config:         ConfigPath(f.Config, getenv),
+		Vault:          pick(f.Vault, EnvVault, cfg.Vault, filepath.Join(xdg(getenv, "XDG_DATA_HOME", filepath.Join(".local", "share")), "anchore", "vault")),
+		Socket:         pick(f.Socket, EnvSocket, socketFromFile, filepath.Join(runtimeDir(getenv), "anchored.sock")),
+		PassphraseFile: pick(f.PassphraseFile, "ANCHORE_VAULT_PASSPHRASE_FILE", cfg.PassphraseFile, ""),
+	}
+}
+
+func xdg(getenv func(string) string, name, fallback string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, fallback)
+}
+
+func runtimeDir(getenv func(string) string) string {
+	if v := getenv("XDG_RUNTIME_DIR"); v != "" {
+		return v
+	}
+	return filepath.Join("/run/user", strconv.Itoa(os.Getuid()))
+}

@@ -1,0 +1,107 @@
+// Package helpercli is docker-credential-anchore's command line: the five
+// Docker protocol actions (through docker-credential-helpers' HandleCommand)
+// and the management commands (urfave/cli/v3), one file per command group.
+package helpercli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/anchored/anchored/internal/version"
+)
+
+// Name is the binary's name, as Docker finds it on PATH.
+const Name = "docker-credential-anchore"
+
+// Env is everything the command line touches outside the process, injected
+// so tests run it in-process without a terminal, a real clock or real AWS.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Now            func() time.Time
+	// Prompt reads a secret from the terminal; nil means no terminal.
+	Prompt func(label string) (string, error)
+}
+
+// Exit codes (SPEC section 4).
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // the operation failed: not found, rejected, validation, exists
+	ExitNoStart = 2 // usage, unknown command, configuration, vault cannot be opened
+)
+
+// exitError carries an exit code with a one-line message.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func failed(err error) error  { return &exitError{code: ExitFailed, err: err} }
+func noStart(err error) error { return &exitError{code: ExitNoStart, err: err} }
+
+// protocolActions are handed to the credentials library.
+var protocolActions = map[string]bool{"get": true, "store": true, "erase": true, "list": true, "version": true}
+
+// Main runs the helper with args (args[0] is the program name) and returns
+// the exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if len(args) == 2 && protocolActions[args[1]] {
+		return runProtocol(ctx, args[1], env)
+	}
+	root := rootCommand(&env)
+	err := root.Run(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "Error: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	// urfave/cli's own errors are usage errors.
+	return ExitNoStart
+}
+
+func rootCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:      Name,
+		Usage:     "Docker credential helper backed by an encrypted vault and anchored",
+		Version:   version.Version,
+		Reader:    env.Stdin,
+		Writer:    env.Stdout,
+		ErrWriter: env.Stderr,
+		Flags:     globalFlags(),
+		// Errors are printed once, by Main.
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		Commands: []*cli.Command{
+			vaultCommand(env),
+			registryCommand(env),
+			configureDockerCommand(env),
+		},
+	}
+}
+
+// globalFlags are accepted before or after any command (urfave/cli/v3
+// passes persistent flags down).
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Usage: "config file (env ANCHORE_CONFIG)"},
+		&cli.StringFlag{Name: "vault", Usage: "vault file (env ANCHORE_VAULT)"},
+		&cli.StringFlag{Name: "socket", Usage: "anchored socket (env ANCHORED_SOCKET)"},
+		&cli.StringFlag{Name: "passphrase-file", Usage: "file holding the vault passphrase (env ANCHORE_VAULT_PASSPHRASE_FILE)"},
+		&cli.StringFlag{Name: "account", Value: "admin", Usage: "account whose registry entries to manage"},
+		&cli.BoolFlag{Name: "json", Usage: "print the API's JSON"},
+	}
+}

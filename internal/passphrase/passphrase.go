@@ -1,0 +1,137 @@
+// Package passphrase finds the vault passphrase for both binaries, in the
+// order SPEC section 2 fixes: --passphrase-file, ANCHORE_VAULT_PASSPHRASE_FILE,
+// ANCHORE_VAULT_PASSPHRASE, $CREDENTIALS_DIRECTORY/vault-passphrase, then
+// (management commands only, and only with a terminal) a prompt on /dev/tty.
+// It never reads stdin: for the protocol actions stdin is Docker's payload.
+package passphrase
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// ErrNone means no source gave a passphrase. Its text is the one users see.
+var ErrNone = errors.New("vault is locked: no passphrase (start anchored, or set ANCHORE_VAULT_PASSPHRASE_FILE)")
+
+// Environment variable names.
+const (
+	EnvFile       = "ANCHORE_VAULT_PASSPHRASE_FILE"
+	EnvPassphrase = "ANCHORE_VAULT_PASSPHRASE"
+	EnvCredsDir   = "CREDENTIALS_DIRECTORY"
+	// CredentialName is the systemd credential (LoadCredential=) holding it.
+	CredentialName = "vault-passphrase"
+)
+
+// Source describes where to look. The zero value looks at nothing.
+type Source struct {
+	// File is the --passphrase-file flag (or the config's passphrase_file).
+	File string
+	// Getenv reads the environment; os.Getenv in production.
+	Getenv func(string) string
+	// Prompt, when non-nil, is asked last. Use TTYPrompt for management
+	// commands; leave nil for the protocol actions and the daemon.
+	Prompt func(label string) (string, error)
+	// Label is what a prompt shows.
+	Label string
+}
+
+// Where reports the source that was used, for messages (never the value).
+type Where string
+
+// Find returns the passphrase from the first source that is set.
+func Find(s Source) (string, Where, error) {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if s.File != "" {
+		p, err := ReadFile(s.File)
+		return p, Where("--passphrase-file " + s.File), err
+	}
+	if f := getenv(EnvFile); f != "" {
+		p, err := ReadFile(f)
+		return p, Where(EnvFile), err
+	}
+	if p := getenv(EnvPassphrase); p != "" {
+		return p, Where(EnvPassphrase), nil
+	}
+	if d := getenv(EnvCredsDir); d != "" {
+		f := filepath.Join(d, CredentialName)
+		if _, err := os.Stat(f); err == nil {
+			p, err := ReadFile(f)
+			return p, Where("systemd credential " + CredentialName), err
+		}
+	}
+	if s.Prompt != nil {
+		label := s.Label
+		if label == "" {
+			label = "Vault passphrase: "
+		}
+		p, err := s.Prompt(label)
+		if err != nil {
+			return "", "", err
+		}
+		if p == "" {
+			return "", "", errors.New("empty passphrase")
+		}
+		return p, Where("terminal"), nil
+	}
+	return "", "", ErrNone
+}
+
+// ReadFile reads a passphrase file and drops exactly one trailing "\n" or
+// "\r\n", nothing else, so that the same passphrase typed into "age -d"
+// works.
+func ReadFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("passphrase file %q does not exist", path)
+		}
+		return "", fmt.Errorf("read passphrase file: %w", err)
+	}
+	b = TrimOneNewline(b)
+	if len(b) == 0 {
+		return "", fmt.Errorf("passphrase file %q is empty", path)
+	}
+	return string(b), nil
+}
+
+// TrimOneNewline drops one trailing "\r\n" or "\n".
+func TrimOneNewline(b []byte) []byte {
+	if bytes.HasSuffix(b, []byte("\r\n")) {
+		return b[:len(b)-2]
+	}
+	return bytes.TrimSuffix(b, []byte("\n"))
+}
+
+// TTYPrompt asks on /dev/tty with echo off. It fails (and so the caller
+// reports ErrNone) when the process has no controlling terminal.
+func TTYPrompt(label string) (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", ErrNone
+	}
+	defer tty.Close()
+	if !term.IsTerminal(int(tty.Fd())) {
+		return "", ErrNone
+	}
+	fmt.Fprint(tty, label)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("read passphrase from terminal: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// StdinIsTerminal reports whether stdin is a terminal; the prompt is offered
+// only then, as SPEC says.
+func StdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }

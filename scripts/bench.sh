@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks and the load driver; figures go to BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go test -run '^$' -bench . -benchtime 20x ./pkg/vault/...
