@@ -1,0 +1,215 @@
+// Package daemonclient is the helper's Backend over anchored's Unix socket:
+// the protocol actions as POSTs to /v1/credential-helper/{get,store,erase,
+// list}, carrying the protocol's own payloads (internal/apitype). When the
+// daemon answers, a "get" costs a socket round trip instead of an scrypt,
+// and ECR tokens come from the daemon's memory.
+//
+// Callers tell "the daemon is not there" (errors.Is(err, ErrNotRunning):
+// fall back to the vault) from "the daemon answered no" (a *StatusError, or
+// helper.ErrNotFound for a 404). The zero Client is usable: it talks to the
+// socket that ANCHORED_SOCKET or the per-user default names.
+package daemonclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/internal/config"
+	"github.com/anchored/anchored/pkg/helper"
+)
+
+// ErrNotRunning means nothing answered on the socket (no file, or nobody
+// listening): the daemon is not running, and the helper uses the vault.
+var ErrNotRunning = errors.New("anchored is not running")
+
+// DefaultDialTimeout bounds the connect. Connecting to a Unix socket fails
+// at once when nobody listens; the timeout only guards against a daemon
+// that is wedged with a full accept backlog, so that "get" falls back to
+// the vault quickly instead of hanging a pull.
+const DefaultDialTimeout = 500 * time.Millisecond
+
+// maxAnswer caps an answer body: one credentials object, or the list of an
+// account's entries.
+const maxAnswer = 4 << 20
+
+// Client talks to anchored over its Unix socket. Its zero value is usable.
+type Client struct {
+	// Socket is the socket's path; empty means ANCHORED_SOCKET, else
+	// $XDG_RUNTIME_DIR/anchored.sock.
+	Socket string
+	// Dial, if set, replaces the Unix-socket dialer (tests).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DialTimeout bounds the connect; zero means DefaultDialTimeout.
+	DialTimeout time.Duration
+
+	once sync.Once
+	hc   *http.Client
+}
+
+var _ helper.Backend = (*Client)(nil)
+
+// StatusError is an answer other than 2xx. Its text is the daemon's
+// message, which is what the helper prints, so that the daemon and the
+// vault backends give the same answer.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+// Unwrap makes a 404 match helper.ErrNotFound.
+func (e *StatusError) Unwrap() error {
+	if e.Code == http.StatusNotFound {
+		return helper.ErrNotFound
+	}
+	return nil
+}
+
+func (c *Client) socket() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	return config.ResolvePaths(config.Flags{}, os.Getenv, config.File{}).Socket
+}
+
+func (c *Client) client() *http.Client {
+	c.once.Do(func() {
+		timeout := c.DialTimeout
+		if timeout <= 0 {
+			timeout = DefaultDialTimeout
+		}
+		path := c.socket()
+		dial := c.Dial
+		if dial == nil {
+			d := &net.Dialer{}
+			dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, "unix", path)
+			}
+		}
+		c.hc = &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				ctx, cancel := context.WithTimeout(ctx, timeout)
+				defer cancel()
+				conn, err := dial(ctx, network, addr)
+				if err != nil {
+					return nil, &dialError{path: path, err: err}
+				}
+				return conn, nil
+			},
+			DisableCompression: true,
+			MaxIdleConns:       2,
+			IdleConnTimeout:    30 * time.Second,
+		}}
+	})
+	return c.hc
+}
+
+type dialError struct {
+	path string
+	err  error
+}
+
+func (e *dialError) Error() string {
+	return fmt.Sprintf("%v on %s (start it with 'systemctl --user start anchored', or unset ANCHORED_SOCKET): %v", ErrNotRunning, e.path, e.err)
+}
+
+func (e *dialError) Unwrap() []error { return []error{ErrNotRunning, e.err} }
+
+// do POSTs body to path and returns the answer's body on 2xx.
+func (c *Client) do(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
+	// The host name is never resolved: the transport dials the socket.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://local-anchored.sock"+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("anchored: %w", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := c.client().Do(req)
+	if err != nil {
+		var de *dialError
+		if errors.As(err, &de) {
+			return nil, de
+		}
+		return nil, fmt.Errorf("anchored: %w", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("anchored: read answer: %w", err)
+	}
+	if res.StatusCode/100 == 2 {
+		return b, nil
+	}
+	return nil, statusError(res.StatusCode, b)
+}
+
+// statusError reads an Anchore error body; a body that is not one (a 401
+// from a daemon that does not serve the helper endpoints on this listener)
+// gives the status text.
+func statusError(code int, b []byte) error {
+	var e apitype.Error
+	msg := ""
+	if json.Unmarshal(b, &e) == nil && e.Message != "" {
+		msg = e.Message
+	} else if s := strings.TrimSpace(string(b)); s != "" && len(s) < 200 {
+		msg = "anchored: " + s
+	} else {
+		msg = "anchored: " + http.StatusText(code)
+	}
+	return &StatusError{Code: code, Message: msg}
+}
+
+// Get asks the daemon to resolve serverURL.
+func (c *Client) Get(ctx context.Context, serverURL string) (helper.Credentials, error) {
+	b, err := c.do(ctx, apitype.HelperGetPath, "text/plain", []byte(serverURL))
+	if err != nil {
+		return helper.Credentials{}, err
+	}
+	var hc apitype.HelperCredentials
+	if err := json.Unmarshal(b, &hc); err != nil {
+		return helper.Credentials{}, fmt.Errorf("anchored: bad answer to get: %w", err)
+	}
+	return helper.Credentials{ServerURL: hc.ServerURL, Username: hc.Username, Secret: hc.Secret}, nil
+}
+
+// Store asks the daemon to store cr.
+func (c *Client) Store(ctx context.Context, cr helper.Credentials) error {
+	b, err := json.Marshal(apitype.HelperCredentials{ServerURL: cr.ServerURL, Username: cr.Username, Secret: cr.Secret})
+	if err != nil {
+		return fmt.Errorf("anchored: %w", err)
+	}
+	_, err = c.do(ctx, apitype.HelperStorePath, "application/json", b)
+	return err
+}
+
+// Erase asks the daemon to remove the entry of serverURL's key.
+func (c *Client) Erase(ctx context.Context, serverURL string) error {
+	_, err := c.do(ctx, apitype.HelperErasePath, "text/plain", []byte(serverURL))
+	return err
+}
+
+// List asks the daemon for the helper account's entries.
+func (c *Client) List(ctx context.Context) (map[string]string, error) {
+	b, err := c.do(ctx, apitype.HelperListPath, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("anchored: bad answer to list: %w", err)
+	}
+	return m, nil
+}
