@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -27,6 +28,9 @@ type Env struct {
 	Now            func() time.Time
 	// Prompt reads a secret from the terminal; nil means no terminal.
 	Prompt func(label string) (string, error)
+	// Transport carries registry validation requests; nil means
+	// http.DefaultTransport (tests trust their own CA through it).
+	Transport http.RoundTripper
 }
 
 // Exit codes (SPEC section 4).
