@@ -138,3 +138,52 @@ func TestZeroValueUsesEnvironment(t *testing.T) {
 		t.Errorf("daemon saw %d requests, want 1", len(*reqs))
 	}
 }
+
+// countingBackend records which calls reached the direct backend.
+type countingBackend struct{ calls []string }
+
+func (b *countingBackend) Get(_ context.Context, u string) (helper.Credentials, error) {
+	b.calls = append(b.calls, "get")
+	return helper.Credentials{ServerURL: u, Username: "direct", Secret: "s"}, nil
+}
+func (b *countingBackend) Store(context.Context, helper.Credentials) error {
+	b.calls = append(b.calls, "store")
+	return nil
+}
+func (b *countingBackend) Erase(context.Context, string) error {
+	b.calls = append(b.calls, "erase")
+	return nil
+}
+func (b *countingBackend) List(context.Context) (map[string]string, error) {
+	b.calls = append(b.calls, "list")
+	return map[string]string{}, nil
+}
+
+func TestFallback(t *testing.T) {
+	ctx := context.Background()
+	t.Run("daemon down", func(t *testing.T) {
+		direct := &countingBackend{}
+		f := &Fallback{Daemon: &Client{Socket: filepath.Join(t.TempDir(), "none.sock")}, Direct: direct}
+		c, err := f.Get(ctx, "reg.example")
+		if err != nil || c.Username != "direct" {
+			t.Errorf("Get = %+v, %v; want the direct backend's answer", c, err)
+		}
+		f.Store(ctx, helper.Credentials{ServerURL: "reg.example"})
+		f.Erase(ctx, "reg.example")
+		f.List(ctx)
+		if want := []string{"get", "store", "erase", "list"}; !reflect.DeepEqual(direct.calls, want) {
+			t.Errorf("direct calls = %q, want %q", direct.calls, want)
+		}
+	})
+	t.Run("daemon up, not found", func(t *testing.T) {
+		socket, _ := fakeDaemon(t)
+		direct := &countingBackend{}
+		f := &Fallback{Daemon: &Client{Socket: socket}, Direct: direct}
+		if _, err := f.Get(ctx, "absent.example"); !errors.Is(err, helper.ErrNotFound) {
+			t.Errorf("Get = %v, want the daemon's not-found", err)
+		}
+		if len(direct.calls) != 0 {
+			t.Errorf("direct backend called %q while the daemon answered", direct.calls)
+		}
+	})
+}
