@@ -1,0 +1,240 @@
+package tokenserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/anchored/anchored/internal/apitype"
+)
+
+// Access says who may use a route.
+type Access int
+
+const (
+	// Public routes need no credentials.
+	Public Access = iota
+	// Authenticated routes need Basic or Bearer credentials, and the
+	// caller's account must be enabled.
+	Authenticated
+	// SocketOnly routes answer only on the Unix socket (404 elsewhere) and
+	// need no credentials: the socket's peer check already decided.
+	SocketOnly
+)
+
+// Caller is who is calling, set by the gate for Authenticated routes.
+type Caller struct {
+	User    User
+	Account Account
+	// Method is "basic" or "bearer".
+	Method string
+}
+
+// IsAdmin reports whether the caller may act on every account (Anchore's
+// *:*:* for admin and service accounts).
+func (c *Caller) IsAdmin() bool {
+	return c.Account.Type == apitype.AccountTypeAdmin || c.Account.Type == apitype.AccountTypeService
+}
+
+type callerKey struct{}
+
+// CallerFrom returns the request's caller, or nil on unauthenticated routes.
+func CallerFrom(ctx context.Context) *Caller {
+	c, _ := ctx.Value(callerKey{}).(*Caller)
+	return c
+}
+
+// PasswordAttempt is one username/password to check.
+type PasswordAttempt struct {
+	Username, Password string
+	// Client is the remote address's host ("" over the Unix socket), for
+	// throttling per client.
+	Client string
+}
+
+// PasswordCheck verifies a password and returns the user. Wrong
+// credentials (unknown user, wrong or no password) are ErrBadCredentials;
+// an error implementing RetryAfter is answered 429 with Retry-After.
+type PasswordCheck func(ctx context.Context, a PasswordAttempt) (User, error)
+
+// ErrBadCredentials: the user name or password is wrong.
+var ErrBadCredentials = errors.New("bad credentials")
+
+// RetryAfter is implemented by errors that mean "too many attempts".
+type RetryAfter interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// checkPassword is the default PasswordCheck. Unknown users and users
+// without a credential cost one hash too when hashing is on, so timing does
+// not tell which user names exist.
+func (s *Server) checkPassword(ctx context.Context, a PasswordAttempt) (User, error) {
+	u, err := s.store.GetUser(ctx, a.Username)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, err
+	}
+	switch {
+	case err == nil && u.PasswordHash != "":
+		ok, err := s.hasher.Verify(ctx, u.PasswordHash, a.Password)
+		if err != nil {
+			return User{}, fmt.Errorf("verify password of %q: %w", a.Username, err)
+		}
+		if ok {
+			return u, nil
+		}
+	case err == nil && u.Password != "":
+		if subtle.ConstantTimeCompare([]byte(u.Password), []byte(a.Password)) == 1 {
+			return u, nil
+		}
+	case s.dummyHash != "":
+		s.hasher.Verify(ctx, s.dummyHash, a.Password)
+	}
+	return User{}, ErrBadCredentials
+}
+
+// clientHost is the remote host of r, "" over the socket.
+func clientHost(r *http.Request) string {
+	if ConnInfoFrom(r.Context()).Transport == TransportUnix {
+		return ""
+	}
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// bearerToken returns the token of "Bearer x" or "JWT x" (any case).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !(strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "jwt")) {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// authenticate finds the caller from Basic (always) or Bearer (OAuth on).
+// errUnauthorized means Anchore's 401.
+func (s *Server) authenticate(r *http.Request) (*Caller, error) {
+	ctx := r.Context()
+	var u User
+	method := "basic"
+	if name, pw, ok := r.BasicAuth(); ok {
+		var err error
+		u, err = s.passwordCheck(ctx, PasswordAttempt{Username: name, Password: pw, Client: clientHost(r)})
+		if err != nil {
+			if errors.Is(err, ErrBadCredentials) {
+				s.log.InfoContext(ctx, "basic authentication failed", "user", name, "client", r.RemoteAddr)
+				return nil, errUnauthorized
+			}
+			return nil, err
+		}
+	} else if tok, ok := bearerToken(r); ok && s.tokens != nil {
+		method = "bearer"
+		var err error
+		u, err = s.userFromToken(ctx, tok)
+		if err != nil {
+			s.log.InfoContext(ctx, "bearer token refused", "err", err, "client", r.RemoteAddr)
+			return nil, errUnauthorized
+		}
+	} else {
+		return nil, errUnauthorized
+	}
+	a, err := s.store.GetAccount(ctx, u.Account)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Caller{User: u, Account: a, Method: method}, nil
+}
+
+// userFromToken verifies a JWT and returns its user, who must still exist
+// with the same credential generation.
+func (s *Server) userFromToken(ctx context.Context, raw string) (User, error) {
+	c, err := s.tokens.verify(raw, s.now())
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.store.GetUserByUUID(ctx, c.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("%w: user no longer exists", errBadToken)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if u.Generation != *c.Generation {
+		return User{}, fmt.Errorf("%w: credentials changed since the token was issued", errBadToken)
+	}
+	return u, nil
+}
+
+// gate is the one place for cross-cutting checks: browsers refused on the
+// socket, body cap, authentication, account state. Then the handler runs,
+// and its error goes to the one error writer.
+func (s *Server) gate(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ci := ConnInfoFrom(r.Context())
+		// A web page can make a browser send requests to a local socket
+		// bridge or a loopback port; no legitimate socket client sends
+		// Origin or Referer (CSRF/DNS rebinding guard).
+		if ci.Transport == TransportUnix && (r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "") {
+			s.writeError(w, r, errorf(http.StatusForbidden, "Requests with an Origin or Referer header are refused on the socket"))
+			return
+		}
+		if rt.Access == SocketOnly && ci.Transport != TransportUnix {
+			s.writeError(w, r, errorf(http.StatusNotFound, "Not found: %s", r.URL.EscapedPath()))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if rt.Access == Authenticated {
+			c, err := s.authenticate(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if c.Account.State != apitype.AccountEnabled {
+				s.writeError(w, r, errorf(http.StatusForbidden, "Not authorized. Account %s not enabled.", c.Account.Name))
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+		}
+		if err := rt.Handle(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// namespace is the account the request acts in: x-anchore-account if sent
+// (admins only), else the caller's own.
+func (s *Server) namespace(r *http.Request, action string) (string, error) {
+	c := CallerFrom(r.Context())
+	ns := r.Header.Get("x-anchore-account")
+	if ns == "" {
+		return c.Account.Name, nil
+	}
+	if err := authorize(c, ns, action, "*"); err != nil {
+		return "", err
+	}
+	return ns, nil
+}
+
+// authorize applies Anchore's native permission model: admin and service
+// accounts may do anything; other users anything inside their own account.
+func authorize(c *Caller, domain, action, target string) error {
+	if c.IsAdmin() || (domain == c.Account.Name && domain != systemDomain) {
+		return nil
+	}
+	return errorf(http.StatusForbidden, "Not authorized. Requires permissions: domain=%s action=%s target=%s", domain, action, target)
+}
+
+// systemDomain is Anchore's global resource domain.
+const systemDomain = "system"

@@ -1,0 +1,114 @@
+package tokenserver
+
+import (
+	"crypto"
+	_ "crypto/sha256" // crypto.SHA256 for key thumbprints
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+)
+
+// GenerationClaim is the private claim carrying the user's credential
+// generation: a token stops verifying once the password changes.
+const GenerationClaim = "anchored_gen"
+
+// errBadToken is every reason a bearer token is refused; the reason is
+// logged, never sent (the client sees Anchore's plain 401).
+var errBadToken = errors.New("bad token")
+
+// tokenClaims is what anchored signs.
+type tokenClaims struct {
+	jwt.Claims
+	Generation *int64 `json:"anchored_gen,omitempty"`
+}
+
+// tokens signs and verifies JWTs with one key and one algorithm.
+type tokens struct {
+	key    SigningKey
+	alg    jose.SignatureAlgorithm
+	kid    string
+	issuer string
+	signer jose.Signer
+	jwks   jose.JSONWebKeySet // public keys; empty for HS256
+}
+
+func newTokens(key SigningKey, issuer string) (*tokens, error) {
+	t := &tokens{key: key, alg: key.Algorithm(), issuer: issuer}
+	var sk jose.SigningKey
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if key.Private != nil {
+		pub := jose.JSONWebKey{Key: key.Private.Public(), Algorithm: string(t.alg), Use: "sig"}
+		tp, err := pub.Thumbprint(crypto.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("key thumbprint: %w", err)
+		}
+		t.kid = base64.RawURLEncoding.EncodeToString(tp)
+		pub.KeyID = t.kid
+		t.jwks.Keys = []jose.JSONWebKey{pub}
+		sk = jose.SigningKey{Algorithm: t.alg, Key: jose.JSONWebKey{Key: key.Private, KeyID: t.kid, Algorithm: string(t.alg)}}
+	} else {
+		if len(key.Secret) == 0 {
+			return nil, errors.New("no signing key")
+		}
+		sk = jose.SigningKey{Algorithm: jose.HS256, Key: key.Secret}
+	}
+	s, err := jose.NewSigner(sk, opts)
+	if err != nil {
+		return nil, fmt.Errorf("token signer: %w", err)
+	}
+	t.signer = s
+	return t, nil
+}
+
+// sign returns a token for u valid for ttl from now.
+func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) {
+	gen := u.Generation
+	c := tokenClaims{
+		Claims: jwt.Claims{
+			Issuer:   t.issuer,
+			Subject:  u.UUID,
+			IssuedAt: jwt.NewNumericDate(now),
+			Expiry:   jwt.NewNumericDate(now.Add(ttl)),
+			ID:       strings.ReplaceAll(uuid.NewString(), "-", ""),
+		},
+		Generation: &gen,
+	}
+	return jwt.Signed(t.signer).Claims(c).Serialize()
+}
+
+// verify checks the signature with the one configured algorithm, iss, sub
+// and exp (no leeway, as Anchore), and returns the claims. The caller then
+// checks that the user exists and its generation matches.
+func (t *tokens) verify(raw string, now time.Time) (tokenClaims, error) {
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{t.alg})
+	if err != nil {
+		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	if typ, ok := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); ok && !strings.EqualFold(typ, "JWT") {
+		return tokenClaims{}, fmt.Errorf("%w: typ %q", errBadToken, typ)
+	}
+	var verifyKey any = t.key.Secret
+	if t.key.Private != nil {
+		verifyKey = t.key.Private.Public()
+	}
+	var c tokenClaims
+	if err := tok.Claims(verifyKey, &c); err != nil {
+		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	if c.Expiry == nil || c.Subject == "" || c.Generation == nil {
+		return tokenClaims{}, fmt.Errorf("%w: exp, sub or %s missing", errBadToken, GenerationClaim)
+	}
+	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, Time: now}, 0); err != nil {
+		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	if !now.Before(c.Expiry.Time()) {
+		return tokenClaims{}, fmt.Errorf("%w: expired", errBadToken)
+	}
+	return c, nil
+}

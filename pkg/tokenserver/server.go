@@ -1,0 +1,158 @@
+package tokenserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/anchored/anchored/internal/passhash"
+)
+
+// Config is the library configuration of the API (the daemon's file
+// configuration is translated into it).
+type Config struct {
+	// OAuthEnabled turns on the token endpoint and Bearer authentication.
+	OAuthEnabled bool
+	// TokenTTL is default_token_expiration_seconds (default 1 h).
+	TokenTTL time.Duration
+	// Issuer is the tokens' "iss" and the discovery document's issuer
+	// (default "anchore-engine").
+	Issuer string
+	// Key signs tokens. When OAuth is on and Key is zero, a secret is
+	// generated once and kept in the Store.
+	Key SigningKey
+	// HashedPasswords stores new passwords as scrypt hashes.
+	HashedPasswords bool
+	// Hasher hashes passwords (default passhash.New()). Tests pass a low
+	// cost and count hashes.
+	Hasher passhash.Hasher
+	// WrapPasswordCheck, if set, wraps the Basic password check (used for
+	// logins and the token endpoint): the place for a verified-credential
+	// cache and for throttling.
+	WrapPasswordCheck func(PasswordCheck) PasswordCheck
+	// MaxBodyBytes caps request bodies (default 64 KiB).
+	MaxBodyBytes int64
+	// Version is reported by GET /version.
+	Version string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server is the API. It is an http.Handler.
+type Server struct {
+	cfg           Config
+	store         Store
+	log           *slog.Logger
+	now           func() time.Time
+	hasher        passhash.Hasher
+	tokens        *tokens // nil when OAuth is off
+	passwordCheck PasswordCheck
+	dummyHash     string // verified for unknown users, so they cost the same
+	router        *mux.Router
+}
+
+// New builds the API over store. With OAuth on and no key configured it
+// fetches (or generates and stores) the signing secret.
+func New(ctx context.Context, cfg Config, store Store) (*Server, error) {
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = time.Hour
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "anchore-engine"
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = passhash.New()
+	}
+	s := &Server{cfg: cfg, store: store, log: cfg.Logger, now: cfg.Now, hasher: cfg.Hasher}
+	if cfg.OAuthEnabled {
+		key := cfg.Key
+		if key.Private == nil && len(key.Secret) == 0 {
+			secret, err := store.SigningSecret(ctx, generateSecret)
+			if err != nil {
+				return nil, fmt.Errorf("signing secret: %w", err)
+			}
+			b, err := base64.StdEncoding.DecodeString(secret)
+			if err != nil || len(b) < 32 {
+				return nil, errors.New("signing secret in the store is malformed")
+			}
+			key.Secret = b
+		}
+		t, err := newTokens(key, cfg.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		s.tokens = t
+	}
+	if cfg.HashedPasswords {
+		h, err := s.hasher.Hash(ctx, "unknown-user-dummy-password")
+		if err != nil {
+			return nil, err
+		}
+		s.dummyHash = h
+	}
+	s.passwordCheck = s.checkPassword
+	if cfg.WrapPasswordCheck != nil {
+		s.passwordCheck = cfg.WrapPasswordCheck(s.passwordCheck)
+	}
+	s.router = s.newRouter()
+	return s, nil
+}
+
+func generateSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// Store is the server's store, for code that extends the API.
+func (s *Server) Store() Store { return s.store }
+
+// newRouter mounts every route of routes() at /v1/PATH and at PATH.
+func (s *Server) newRouter() *mux.Router {
+	m := mux.NewRouter()
+	// Encoded paths so that a registry key with %2F stays one variable;
+	// handlers unescape variables with pathVar.
+	m.UseEncodedPath()
+	for _, rt := range s.routes() {
+		h := s.gate(rt)
+		paths := []string{"/v1" + rt.Path, rt.Path}
+		if rt.Path == "/" {
+			paths = []string{"/v1", "/v1/", "/"}
+		}
+		for _, p := range paths {
+			m.Handle(p, h).Methods(rt.Method)
+		}
+	}
+	m.NotFoundHandler = s.gate(route{Access: Public, Handle: func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "Not found: %s", r.URL.EscapedPath())
+	}})
+	m.MethodNotAllowedHandler = s.gate(route{Access: Public, Handle: func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, "Method %s not allowed on %s", r.Method, r.URL.EscapedPath())
+	}})
+	return m
+}

@@ -1,0 +1,75 @@
+package tokenserver
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store sentinels, as dex's storage package names them: callers branch on
+// them with errors.Is, whatever the backend.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// Account is the stored form of an Anchore account.
+type Account struct {
+	Name        string
+	Email       string
+	Type        string // apitype.AccountType*
+	State       string // apitype.Account{Enabled,Disabled,Deleting}
+	CreatedAt   time.Time
+	LastUpdated time.Time
+}
+
+// User is the stored form of an Anchore user. At most one of Password and
+// PasswordHash is set; neither means the user has no credential (deleted
+// with DELETE .../credentials) and cannot log in.
+type User struct {
+	Username     string
+	Account      string
+	UUID         string // the JWT "sub"
+	Type         string // apitype.UserType*
+	Source       string
+	Password     string // hashed_passwords off: Anchore's plaintext mode
+	PasswordHash string // hashed_passwords on: passhash's PHC string
+	// Generation changes with every credential change; tokens carry it.
+	Generation  int64
+	CreatedAt   time.Time
+	LastUpdated time.Time
+}
+
+// HasCredential reports whether u has a password to log in with.
+func (u User) HasCredential() bool { return u.Password != "" || u.PasswordHash != "" }
+
+// Store keeps accounts, users and the generated signing secret. Every read
+// and write of records goes through it, so that a shared database can
+// replace the vault file for a fleet of replicas. Implementations must be
+// safe for concurrent use and must see changes made by other processes
+// before they answer.
+//
+// Updaters receive a copy of the record; returning an error from an
+// updater aborts the change and the error is returned as it is.
+type Store interface {
+	GetAccount(ctx context.Context, name string) (Account, error)
+	ListAccounts(ctx context.Context) ([]Account, error)
+	CreateAccount(ctx context.Context, a Account) error
+	UpdateAccount(ctx context.Context, name string, fn func(Account) (Account, error)) error
+	// DeleteAccount removes the account, its users and everything else
+	// the account owns.
+	DeleteAccount(ctx context.Context, name string) error
+
+	GetUser(ctx context.Context, username string) (User, error)
+	GetUserByUUID(ctx context.Context, uuid string) (User, error)
+	ListUsers(ctx context.Context, account string) ([]User, error)
+	// CreateUser fails with ErrNotFound when the account does not exist
+	// and ErrAlreadyExists when the user name is taken in any account.
+	CreateUser(ctx context.Context, u User) error
+	UpdateUser(ctx context.Context, username string, fn func(User) (User, error)) error
+	DeleteUser(ctx context.Context, username string) error
+
+	// SigningSecret returns the stored HS256 secret, storing generate()'s
+	// result first if there is none. Concurrent callers get one secret.
+	SigningSecret(ctx context.Context, generate func() (string, error)) (string, error)
+}

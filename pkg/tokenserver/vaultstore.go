@@ -1,0 +1,247 @@
+package tokenserver
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/anchored/anchored/pkg/vault"
+)
+
+// VaultStore is the Store kept in the vault file. Reads refresh from the
+// file first (a stat, and a re-read only if it changed), so changes made by
+// docker-credential-anchore or another daemon are seen; writes are the
+// vault's read-modify-write under its lock.
+type VaultStore struct {
+	v *vault.Vault
+}
+
+// NewVaultStore returns a Store over an open vault.
+func NewVaultStore(v *vault.Vault) *VaultStore { return &VaultStore{v: v} }
+
+var _ Store = (*VaultStore)(nil)
+
+func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
+	if _, err := s.v.Refresh(ctx); err != nil {
+		return nil, fmt.Errorf("refresh vault: %w", err)
+	}
+	return s.v.Document(), nil
+}
+
+func accountFromVault(a *vault.Account) Account {
+	return Account{Name: a.Name, Email: a.Email, Type: a.Type, State: a.State, CreatedAt: a.CreatedAt, LastUpdated: a.LastUpdated}
+}
+
+// toVault copies a's fields onto dst, keeping dst's unknown fields.
+func (a Account) toVault(dst *vault.Account) {
+	dst.Name, dst.Email, dst.Type, dst.State, dst.CreatedAt, dst.LastUpdated = a.Name, a.Email, a.Type, a.State, a.CreatedAt, a.LastUpdated
+}
+
+func userFromVault(u *vault.User) User {
+	return User{Username: u.Username, Account: u.Account, UUID: u.UUID, Type: u.Type, Source: u.Source,
+		Password: u.Password, PasswordHash: u.PasswordHash, Generation: u.Generation,
+		CreatedAt: u.CreatedAt, LastUpdated: u.LastUpdated}
+}
+
+func (u User) toVault(dst *vault.User) {
+	dst.Username, dst.Account, dst.UUID, dst.Type, dst.Source = u.Username, u.Account, u.UUID, u.Type, u.Source
+	dst.Password, dst.PasswordHash, dst.Generation = u.Password, u.PasswordHash, u.Generation
+	dst.CreatedAt, dst.LastUpdated = u.CreatedAt, u.LastUpdated
+}
+
+// GetAccount implements Store.
+func (s *VaultStore) GetAccount(ctx context.Context, name string) (Account, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	a, ok := d.Accounts[name]
+	if !ok {
+		return Account{}, ErrNotFound
+	}
+	return accountFromVault(a), nil
+}
+
+// ListAccounts implements Store; the list is sorted by name.
+func (s *VaultStore) ListAccounts(ctx context.Context) ([]Account, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Account, 0, len(d.Accounts))
+	for _, a := range d.Accounts {
+		out = append(out, accountFromVault(a))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CreateAccount implements Store.
+func (s *VaultStore) CreateAccount(ctx context.Context, a Account) error {
+	return s.v.Update(ctx, func(d *vault.Document) error {
+		if _, ok := d.Accounts[a.Name]; ok {
+			return ErrAlreadyExists
+		}
+		va := &vault.Account{}
+		a.toVault(va)
+		d.Accounts[a.Name] = va
+		return nil
+	})
+}
+
+// UpdateAccount implements Store.
+func (s *VaultStore) UpdateAccount(ctx context.Context, name string, fn func(Account) (Account, error)) error {
+	return s.v.Update(ctx, func(d *vault.Document) error {
+		va, ok := d.Accounts[name]
+		if !ok {
+			return ErrNotFound
+		}
+		a, err := fn(accountFromVault(va))
+		if err != nil {
+			return err
+		}
+		a.Name = name // the key never changes
+		a.toVault(va)
+		return nil
+	})
+}
+
+// DeleteAccount implements Store: the account, its users and its registry
+// entries go in one write.
+func (s *VaultStore) DeleteAccount(ctx context.Context, name string) error {
+	return s.v.Update(ctx, func(d *vault.Document) error {
+		if _, ok := d.Accounts[name]; !ok {
+			return ErrNotFound
+		}
+		delete(d.Accounts, name)
+		for k, u := range d.Users {
+			if u.Account == name {
+				delete(d.Users, k)
+			}
+		}
+		delete(d.Registries, name)
+		return nil
+	})
+}
+
+// GetUser implements Store.
+func (s *VaultStore) GetUser(ctx context.Context, username string) (User, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	u, ok := d.Users[username]
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	return userFromVault(u), nil
+}
+
+// GetUserByUUID implements Store. A scan: the vault holds few users.
+func (s *VaultStore) GetUserByUUID(ctx context.Context, id string) (User, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	for _, u := range d.Users {
+		if u.UUID == id && id != "" {
+			return userFromVault(u), nil
+		}
+	}
+	return User{}, ErrNotFound
+}
+
+// ListUsers implements Store; sorted by user name. An unknown account is
+// ErrNotFound.
+func (s *VaultStore) ListUsers(ctx context.Context, account string) ([]User, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := d.Accounts[account]; !ok {
+		return nil, ErrNotFound
+	}
+	out := []User{}
+	for _, u := range d.Users {
+		if u.Account == account {
+			out = append(out, userFromVault(u))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, nil
+}
+
+// CreateUser implements Store.
+func (s *VaultStore) CreateUser(ctx context.Context, u User) error {
+	return s.v.Update(ctx, func(d *vault.Document) error {
+		if _, ok := d.Accounts[u.Account]; !ok {
+			return ErrNotFound
+		}
+		if _, ok := d.Users[u.Username]; ok {
+			return ErrAlreadyExists
+		}
+		vu := &vault.User{}
+		u.toVault(vu)
+		d.Users[u.Username] = vu
+		return nil
+	})
+}
+
+// UpdateUser implements Store.
+func (s *VaultStore) UpdateUser(ctx context.Context, username string, fn func(User) (User, error)) error {
+	return s.v.Update(ctx, func(d *vault.Document) error {
+		vu, ok := d.Users[username]
+		if !ok {
+			return ErrNotFound
+		}
+		u, err := fn(userFromVault(vu))
+		if err != nil {
+			return err
+		}
+		u.Username, u.Account, u.UUID = vu.Username, vu.Account, vu.UUID // keys never change
+		u.toVault(vu)
+		return nil
+	})
+}
+
+// DeleteUser implements Store.
+func (s *VaultStore) DeleteUser(ctx context.Context, username string) error {
+	return s.v.Update(ctx, func(d *vault.Document) error {
+		if _, ok := d.Users[username]; !ok {
+			return ErrNotFound
+		}
+		delete(d.Users, username)
+		return nil
+	})
+}
+
+// SigningSecret implements Store.
+func (s *VaultStore) SigningSecret(ctx context.Context, generate func() (string, error)) (string, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return "", err
+	}
+	if d.SigningSecret != "" {
+		return d.SigningSecret, nil
+	}
+	var secret string
+	err = s.v.Update(ctx, func(d *vault.Document) error {
+		if d.SigningSecret != "" { // another process won the race
+			secret = d.SigningSecret
+			return errKeep
+		}
+		g, err := generate()
+		if err != nil {
+			return err
+		}
+		d.SigningSecret, secret = g, g
+		return nil
+	})
+	if err == errKeep {
+		err = nil
+	}
+	return secret, err
+}
+
+// errKeep aborts an update that found nothing to do.
+var errKeep = fmt.Errorf("nothing to change")
