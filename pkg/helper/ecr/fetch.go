@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -99,6 +100,13 @@ func (r *Resolver) awsConfig(ctx context.Context, reg Registry, p plan) (aws.Con
 		load = config.LoadDefaultConfig
 	}
 	cfg, err := load(ctx, opts...)
+	var noProfile config.SharedConfigProfileNotExistError
+	if err != nil && p.mode == modeStatic && errors.As(err, &noProfile) {
+		// AWS_PROFILE is set: the SDK insists that the profile exists,
+		// which it cannot in no files. Read the user's files after all; the
+		// entry's keys and the registry's region still win over them.
+		cfg, err = load(ctx, opts[:len(opts)-2]...)
+	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
