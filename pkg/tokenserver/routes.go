@@ -46,6 +46,17 @@ func (s *Server) routes() []route {
 		{"GET", "/user", Authenticated, s.getSelf},
 		{"GET", "/user/credentials", Authenticated, s.listOwnCredentials},
 		{"POST", "/user/credentials", Authenticated, s.addOwnCredential},
+
+		// registries.go and helperapi.go
+		{"GET", "/registries", Authenticated, s.listRegistries},
+		{"POST", "/registries", Authenticated, s.createRegistry},
+		{"GET", "/registries/{registry}", Authenticated, s.getRegistry},
+		{"PUT", "/registries/{registry}", Authenticated, s.updateRegistry},
+		{"DELETE", "/registries/{registry}", Authenticated, s.deleteRegistry},
+		{"POST", "/credential-helper/get", SocketOnly, s.helperGet},
+		{"POST", "/credential-helper/store", SocketOnly, s.helperStore},
+		{"POST", "/credential-helper/erase", SocketOnly, s.helperErase},
+		{"POST", "/credential-helper/list", SocketOnly, s.helperList},
 	}
 }
 

@@ -39,6 +39,9 @@ type Config struct {
 	WrapPasswordCheck func(PasswordCheck) PasswordCheck
 	// MaxBodyBytes caps request bodies (default 64 KiB).
 	MaxBodyBytes int64
+	// Registries configures the registries API and the helper endpoints
+	// (registries.go).
+	Registries RegistryOptions
 	// Version is reported by GET /version.
 	Version string
 	// Now is the clock (default time.Now).

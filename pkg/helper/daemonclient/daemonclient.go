@@ -69,10 +69,15 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return e.Message }
 
-// Unwrap makes a 404 match helper.ErrNotFound.
+// Unwrap makes a 404 match helper.ErrNotFound and a 503 (the daemon
+// cannot read its vault) match helper.ErrUnavailable, so the protocol layer
+// treats them as it treats the vault backend's.
 func (e *StatusError) Unwrap() error {
-	if e.Code == http.StatusNotFound {
+	switch e.Code {
+	case http.StatusNotFound:
 		return helper.ErrNotFound
+	case http.StatusServiceUnavailable:
+		return helper.ErrUnavailable
 	}
 	return nil
 }
