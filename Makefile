@@ -10,7 +10,31 @@ DESTDIR  ?=
 FUZZTIME ?= 60s
 STATICCHECK_VERSION ?= 2025.1.1
 
-.PHONY: all build run test test-short bench fuzz lint clean install package
+# make install: the GNU-style directories under PREFIX. The config stays in
+# /etc whatever PREFIX is: the system unit passes /etc/anchored/config.yaml.
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= /etc
+LIBDIR_SD   ?= $(PREFIX)/lib
+UNITDIR     ?= $(LIBDIR_SD)/systemd/system
+USERUNITDIR ?= $(LIBDIR_SD)/systemd/user
+SYSUSERSDIR ?= $(LIBDIR_SD)/sysusers.d
+TMPFILESDIR ?= $(LIBDIR_SD)/tmpfiles.d
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+# Man pages and completions, generated from the live command trees.
+GEN         := $(BIN)/gen
+# make package: nfpm, pinned, run with go run (no install step).
+NFPM_VERSION ?= v2.45.2
+DIST        ?= $(CURDIR)/dist
+STAGE       ?= $(BIN)/stage
+ARCH        ?= $(shell $(GO) env GOARCH)
+# Debian and RPM versions must start with a digit: v1.2.3 -> 1.2.3, a bare
+# commit -> 0.0.0~git<commit>; "-" is not allowed in an RPM version.
+PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; /^[0-9]/!s/^/0.0.0~git/; s/-/./g')
+
+.PHONY: all build run test test-short bench fuzz lint clean install package docs-gen
 
 all: build
 
@@ -39,3 +63,45 @@ lint:
 
 clean:
 	rm -rf $(BIN) dist .anchored
+
+# Man pages and bash/zsh/fish completions from the binaries' command trees.
+docs-gen:
+	rm -rf $(GEN)
+	$(GO) run ./packaging/gendocs -out $(GEN) -version $(VERSION)
+
+# Installs both binaries, the systemd units (system and user), sysusers.d and
+# tmpfiles.d entries, the default config (never over an existing one), man
+# pages and completions. Honours PREFIX and DESTDIR; the units' ExecStart
+# follows BINDIR.
+install: build docs-gen
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/anchored \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0755 $(BIN)/docker-credential-anchore $(BIN)/anchored $(DESTDIR)$(BINDIR)/
+	for u in anchored.service anchored.socket; do \
+		sed 's|/usr/bin/anchored|$(BINDIR)/anchored|' packaging/systemd/system/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u && \
+		sed 's|/usr/bin/anchored|$(BINDIR)/anchored|' packaging/systemd/user/$$u > $(DESTDIR)$(USERUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(USERUNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 packaging/sysusers.d/anchored.conf $(DESTDIR)$(SYSUSERSDIR)/anchored.conf
+	install -m 0644 packaging/tmpfiles.d/anchored.conf $(DESTDIR)$(TMPFILESDIR)/anchored.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/anchored/config.yaml || \
+		install -m 0644 packaging/etc/config.yaml $(DESTDIR)$(SYSCONFDIR)/anchored/config.yaml
+	install -m 0644 $(GEN)/man/man1/docker-credential-anchore.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(GEN)/man/man8/anchored.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(GEN)/completions/bash/docker-credential-anchore $(GEN)/completions/bash/anchored $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 0644 $(GEN)/completions/zsh/_docker-credential-anchore $(GEN)/completions/zsh/_anchored $(DESTDIR)$(ZSHCOMPDIR)/
+	install -m 0644 $(GEN)/completions/fish/docker-credential-anchore.fish $(GEN)/completions/fish/anchored.fish $(DESTDIR)$(FISHCOMPDIR)/
+
+# .deb and .rpm into $(DIST), packed by nfpm from the tree make install makes.
+package:
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr
+	mkdir -p $(DIST)
+	for fmt in deb rpm; do \
+		STAGE=$(STAGE) ARCH=$(ARCH) PKG_VERSION='$(PKG_VERSION)' \
+			$(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION) package \
+			--config packaging/nfpm.yaml --packager $$fmt --target $(DIST)/ || exit 1; \
+	done
