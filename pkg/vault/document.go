@@ -1,22 +1,31 @@
 package vault
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // FormatVersion is the version of the JSON document this build reads and
-// writes. A document with a larger version is refused for writing
-// (ErrNewerVersion) and read only as far as opening it goes.
+// writes. A document with a larger version is refused, for writing and for
+// reading (ErrNewerVersion): a newer build may have changed what a field
+// means, and a rewrite by this build would drop what it does not know.
 const FormatVersion = 1
 
 // Document is the plaintext inside the age file. docs/vault-format.md is its
-// specification; keep the two in step.
+// specification; keep the two in step (a test compares them).
 //
-// Maps are keyed by the record's natural key so that lookups need no scan and
-// the JSON encoding is deterministic (encoding/json sorts map keys).
+// Maps are keyed by the record's natural key, which must equal the key field
+// inside the record; ParseDocument and Marshal enforce it so that no code path
+// can write a vault that later fails to open.
+//
+// Encode and decode a Document only with ParseDocument and Marshal: they keep
+// unknown members (the Extra fields) and fix the output order. encoding/json
+// (v1) does not understand the "embed" option and would lose them.
 type Document struct {
 	Version int `json:"version"`
 	// Accounts by account name.
@@ -32,8 +41,14 @@ type Document struct {
 	// random bytes), empty until anchored first needs one.
 	SigningSecret string `json:"signing_secret,omitempty"`
 
-	Extra Extra `json:"-"`
+	// Extra holds members this build does not know (see Extra).
+	Extra Extra `json:",embed"`
 }
+
+// Extra holds the members of a JSON object that this build does not know, so
+// that a rewrite by an older build of the same format version keeps what a
+// newer build of that version added (docs/vault-format.md, "Versions").
+type Extra map[string]jsontext.Value
 
 // Account is an Anchore account.
 type Account struct {
@@ -44,7 +59,7 @@ type Account struct {
 	CreatedAt   time.Time `json:"created_at"`
 	LastUpdated time.Time `json:"last_updated"`
 
-	Extra Extra `json:"-"`
+	Extra Extra `json:",embed"`
 }
 
 // User is an Anchore user; it belongs to exactly one account.
@@ -65,7 +80,7 @@ type User struct {
 	CreatedAt   time.Time `json:"created_at"`
 	LastUpdated time.Time `json:"last_updated"`
 
-	Extra Extra `json:"-"`
+	Extra Extra `json:",embed"`
 }
 
 // Registry is one set of registry credentials of one account, in the shape
@@ -85,7 +100,7 @@ type Registry struct {
 	CreatedAt   time.Time `json:"created_at"`
 	LastUpdated time.Time `json:"last_updated"`
 
-	Extra Extra `json:"-"`
+	Extra Extra `json:",embed"`
 }
 
 // ECRToken is a cached Amazon ECR authorization token. Key is chosen by the
@@ -98,7 +113,7 @@ type ECRToken struct {
 	RequestedAt   time.Time `json:"requested_at"`
 	ExpiresAt     time.Time `json:"expires_at"`
 
-	Extra Extra `json:"-"`
+	Extra Extra `json:",embed"`
 }
 
 // NewDocument returns an empty document of the current version.
@@ -134,42 +149,174 @@ func (d *Document) AccountRegistries(account string) map[string]*Registry {
 	return m
 }
 
-// ParseDocument decodes a document. It does no cryptography and never
-// panics on hostile input; on error it returns nil. A document of a newer
-// version is returned together with ErrNewerVersion so that a reader may
-// still report what it is.
+// ParseDocument decodes a document. It does no cryptography, never panics on
+// hostile input, and returns nil on every error. The errors wrap ErrDamaged
+// (not JSON, or records that break the rules), ErrNotVault (JSON without a
+// version) or ErrNewerVersion.
+//
+// Unknown members land in the Extra fields during the one decode (the json v2
+// "embed" fallback), so opening a large vault costs a single pass.
 func ParseDocument(b []byte) (*Document, error) {
-	var probe struct {
-		Version *int `json:"version"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("%w: document is not JSON: %v", ErrDamaged, err)
-	}
-	if probe.Version == nil || *probe.Version < 1 {
-		return nil, fmt.Errorf("%w: document has no valid version", ErrNotVault)
-	}
-	if *probe.Version > FormatVersion {
-		return &Document{Version: *probe.Version}, fmt.Errorf("%w (format %d, this build reads up to %d)", ErrNewerVersion, *probe.Version, FormatVersion)
-	}
 	d := &Document{}
 	if err := json.Unmarshal(b, d); err != nil {
-		return nil, fmt.Errorf("%w: document does not parse: %v", ErrDamaged, err)
+		// A newer version may have changed a member's type; say "newer"
+		// rather than "damaged" when the version says so.
+		if v, ok := probeVersion(b); ok && v > FormatVersion {
+			return nil, newerErr(v)
+		}
+		return nil, fmt.Errorf("%w: the document inside does not parse%s", ErrDamaged, where(err))
+	}
+	switch {
+	case d.Version > FormatVersion:
+		return nil, newerErr(d.Version)
+	case d.Version < 1:
+		return nil, fmt.Errorf("%w: the document inside has no valid version", ErrNotVault)
+	}
+	if err := d.validate(); err != nil {
+		return nil, err
 	}
 	d.init()
 	return d, nil
 }
 
-// Marshal encodes the document; the output is deterministic for equal
-// documents.
+func newerErr(v int) error {
+	return fmt.Errorf("%w (format %d; this build knows up to %d)", ErrNewerVersion, v, FormatVersion)
+}
+
+// probeVersion reads only the version member.
+func probeVersion(b []byte) (int, bool) {
+	var p struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return 0, false
+	}
+	return p.Version, true
+}
+
+// where names the place of a decode error by its JSON pointer only: the
+// error's own text may quote the offending value, which can be a secret.
+func where(err error) string {
+	var se *json.SemanticError
+	var xe *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se) && se.JSONPointer != "":
+		return fmt.Sprintf(" at %q", string(se.JSONPointer))
+	case errors.As(err, &xe):
+		return fmt.Sprintf(" at byte %d", xe.ByteOffset)
+	}
+	return ""
+}
+
+// validate enforces what the format requires beyond JSON types: no null
+// records, and each map key equal to its record's own key.
+func (d *Document) validate() error {
+	bad := func(kind, key, why string) error {
+		return fmt.Errorf("%w: %s %q %s", ErrDamaged, kind, key, why)
+	}
+	for k, a := range d.Accounts {
+		if a == nil {
+			return bad("account", k, "is null")
+		}
+		if a.Name != k {
+			return bad("account", k, "holds a record named otherwise")
+		}
+	}
+	for k, u := range d.Users {
+		if u == nil {
+			return bad("user", k, "is null")
+		}
+		if u.Username != k {
+			return bad("user", k, "holds a record named otherwise")
+		}
+	}
+	for acct, m := range d.Registries {
+		for k, r := range m {
+			if r == nil {
+				return bad("registry", acct+" "+k, "is null")
+			}
+			if r.Registry != k {
+				return bad("registry", acct+" "+k, "holds a record for another registry")
+			}
+		}
+	}
+	for k, t := range d.ECRTokens {
+		if t == nil {
+			return bad("ECR token", k, "is null")
+		}
+		if t.Key != k {
+			return bad("ECR token", k, "holds a record with another key")
+		}
+	}
+	return nil
+}
+
+// Marshal encodes the document, unknown members included. The output is the
+// same for equal documents (map keys sorted). It refuses a newer version and
+// a document that ParseDocument would refuse, so a bug in a caller cannot
+// write a vault that no longer opens.
 func (d *Document) Marshal() ([]byte, error) {
 	if d.Version > FormatVersion {
-		return nil, ErrNewerVersion
+		return nil, newerErr(d.Version)
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(d); err != nil {
-		return nil, fmt.Errorf("encode vault document: %w", err)
+	if d.Version < 1 {
+		return nil, fmt.Errorf("vault document: version %d is not valid", d.Version)
 	}
-	return buf.Bytes(), nil
+	if err := d.validate(); err != nil {
+		return nil, fmt.Errorf("vault document: %w", err)
+	}
+	c := *d
+	c.init() // write {} rather than null for empty collections
+	b, err := json.Marshal(&c, json.Deterministic(true))
+	if err != nil {
+		return nil, fmt.Errorf("encode vault document%s", where(err))
+	}
+	return append(b, '\n'), nil
+}
+
+// Clone returns a deep copy, so an updater can change it while readers keep
+// the original. It is much cheaper than a decode.
+func (d *Document) Clone() *Document {
+	c := *d
+	c.Extra = d.Extra.clone()
+	c.Accounts = make(map[string]*Account, len(d.Accounts))
+	for k, a := range d.Accounts {
+		a2 := *a
+		a2.Extra = a.Extra.clone()
+		c.Accounts[k] = &a2
+	}
+	c.Users = make(map[string]*User, len(d.Users))
+	for k, u := range d.Users {
+		u2 := *u
+		u2.Extra = u.Extra.clone()
+		c.Users[k] = &u2
+	}
+	c.Registries = make(map[string]map[string]*Registry, len(d.Registries))
+	for acct, m := range d.Registries {
+		m2 := make(map[string]*Registry, len(m))
+		for k, r := range m {
+			r2 := *r
+			r2.Extra = r.Extra.clone()
+			m2[k] = &r2
+		}
+		c.Registries[acct] = m2
+	}
+	c.ECRTokens = make(map[string]*ECRToken, len(d.ECRTokens))
+	for k, t := range d.ECRTokens {
+		t2 := *t
+		t2.Extra = t.Extra.clone()
+		c.ECRTokens[k] = &t2
+	}
+	return &c
+}
+
+func (e Extra) clone() Extra {
+	if e == nil {
+		return nil
+	}
+	c := maps.Clone(e)
+	for k, v := range c {
+		c[k] = v.Clone()
+	}
+	return c
 }

@@ -30,6 +30,8 @@ var (
 	// ErrWorkFactor: the file asks for an scrypt work factor outside the
 	// accepted bounds; refused before any scrypt runs.
 	ErrWorkFactor = errors.New("scrypt work factor out of bounds")
+	// ErrEmptyPassphrase: an empty passphrase was given; age refuses them.
+	ErrEmptyPassphrase = errors.New("empty passphrase")
 )
 
 // PathError ties one of the sentinels above to the file it is about and a

@@ -20,6 +20,7 @@ type Option func(*options)
 
 type options struct {
 	workFactor int
+	kdf        func() // called before every scrypt derivation; tests count them
 }
 
 // WithWorkFactor sets the scrypt work factor (log2 N) used when this Vault
@@ -28,17 +29,21 @@ type options struct {
 // unless this option is given.
 func WithWorkFactor(logN int) Option { return func(o *options) { o.workFactor = logN } }
 
+// withKDFHook makes the Vault call fn before each scrypt derivation (one per
+// header unwrap, one per write), so tests assert how many ran rather than
+// how long things took.
+func withKDFHook(fn func()) Option { return func(o *options) { o.kdf = fn } }
+
 // Vault is an open vault file. It is safe for concurrent use; every method
 // that writes takes the cross-process lock.
 type Vault struct {
 	path       string
 	lockPath   string
-	passphrase string
-
+	kdf        func()
 	mu         sync.Mutex
+	passphrase string
 	workFactor int
-	doc        *Document // as last read or written; never handed out for writing
-	plain      []byte    // doc's encoding, to hand copies to updaters
+	doc        *Document // as last read or written; shared read-only
 	header     []byte    // the age header of the file doc came from
 	fileKey    []byte    // that file's key, to re-read it without scrypt
 	ident      fileIdentity
@@ -49,6 +54,7 @@ type fileIdentity struct {
 	dev, ino uint64
 	size     int64
 	mtimeNs  int64
+	ctimeNs  int64
 }
 
 func identityOf(fi fs.FileInfo) fileIdentity {
@@ -56,7 +62,10 @@ func identityOf(fi fs.FileInfo) fileIdentity {
 	if !ok {
 		return fileIdentity{size: fi.Size(), mtimeNs: fi.ModTime().UnixNano()}
 	}
-	return fileIdentity{dev: uint64(st.Dev), ino: st.Ino, size: fi.Size(), mtimeNs: fi.ModTime().UnixNano()}
+	return fileIdentity{
+		dev: uint64(st.Dev), ino: st.Ino, size: fi.Size(),
+		mtimeNs: fi.ModTime().UnixNano(), ctimeNs: st.Ctim.Nano(),
+	}
 }
 
 // LockPath is the lock file used for a vault at path.
@@ -69,63 +78,82 @@ func validWorkFactor(n int) error {
 	return nil
 }
 
-// checkDir refuses a vault directory with any group or other bit.
+// checkDir refuses a vault directory with any group or other bit, as ssh
+// refuses a key in a directory others can write: they could swap the file.
 func checkDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return pathErr(dir, ErrMissing, "run 'docker-credential-anchore vault init'")
+			return pathErr(dir, ErrMissing, hintFor(ErrMissing))
 		}
 		return fmt.Errorf("vault directory: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return pathErr(dir, fmt.Errorf("%w: directory mode %04o", ErrPermissions, fi.Mode().Perm()), "chmod 700 it")
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return pathErr(dir, fmt.Errorf("%w: directory mode %04o", ErrPermissions, perm), "chmod 700 "+dir)
 	}
 	return nil
 }
 
-// readFileChecked reads the vault file after checking it and its directory
-// for permissions.
-func readFileChecked(path string) ([]byte, error) {
-	b, _, err := readFileIdent(path)
-	return b, err
-}
-
-func readFileIdent(path string) ([]byte, fileIdentity, error) {
+// openChecked opens the vault file after checking it and its directory for
+// permissions; the caller closes the file.
+func openChecked(path string) (*os.File, fileIdentity, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if derr := checkDir(filepath.Dir(path)); derr != nil && !errors.Is(derr, ErrMissing) {
 				return nil, fileIdentity{}, derr
 			}
-			return nil, fileIdentity{}, pathErr(path, ErrMissing, "run 'docker-credential-anchore vault init' to create it")
+			return nil, fileIdentity{}, pathErr(path, ErrMissing, hintFor(ErrMissing))
 		}
 		return nil, fileIdentity{}, fmt.Errorf("open vault: %w", err)
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, fileIdentity{}, fmt.Errorf("stat vault: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: file mode %04o", ErrPermissions, fi.Mode().Perm()), "chmod 600 it")
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		f.Close()
+		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: file mode %04o", ErrPermissions, perm), "chmod 600 "+path)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: not a regular file", ErrNotVault), "")
 	}
 	if err := checkDir(filepath.Dir(path)); err != nil {
+		f.Close()
 		return nil, fileIdentity{}, err
 	}
-	b, err := io.ReadAll(f)
+	return f, identityOf(fi), nil
+}
+
+// maxFileSize caps what is read into memory: far above any real vault
+// (10,000 registry entries are about 3 MiB), far below what hurts.
+const maxFileSize = 256 << 20
+
+func readChecked(path string) ([]byte, fileIdentity, error) {
+	f, ident, err := openChecked(path)
+	if err != nil {
+		return nil, fileIdentity{}, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fileIdentity{}, fmt.Errorf("read vault: %w", err)
 	}
-	return b, identityOf(fi), nil
+	if len(b) > maxFileSize {
+		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: larger than %d MiB", ErrNotVault, maxFileSize>>20), "")
+	}
+	return b, ident, nil
 }
 
-// Open opens the vault at path with passphrase. It costs one scrypt.
+// Open opens the vault at path with passphrase. It costs one scrypt. Every
+// error wraps one of the package's sentinels and reads as one line naming
+// the path and what to do.
 func Open(ctx context.Context, path, passphrase string, opts ...Option) (*Vault, error) {
 	if passphrase == "" {
-		return nil, errors.New("empty passphrase")
+		return nil, ErrEmptyPassphrase
 	}
-	v := &Vault{path: path, lockPath: LockPath(path), passphrase: passphrase}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -135,6 +163,10 @@ func Open(ctx context.Context, path, passphrase string, opts ...Option) (*Vault,
 			return nil, err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v := &Vault{path: path, lockPath: LockPath(path), passphrase: passphrase, kdf: o.kdf}
 	if err := v.load(); err != nil {
 		return nil, err
 	}
@@ -145,78 +177,85 @@ func Open(ctx context.Context, path, passphrase string, opts ...Option) (*Vault,
 }
 
 // load reads and decrypts the file into v. The caller holds v.mu or owns v.
-// When the header is unchanged since the last read, the cached file key
-// decrypts without scrypt.
+// On error v is left as it was.
 func (v *Vault) load() error {
-	b, ident, err := readFileIdent(v.path)
+	b, ident, err := readChecked(v.path)
 	if err != nil {
 		return err
 	}
+	return v.loadBytes(b, ident)
+}
+
+// loadBytes decrypts b, the file's contents. When its header is the one this
+// Vault last read or wrote, the cached file key decrypts without scrypt: the
+// header carries a fresh salt and a MAC under a fresh file key, so equal
+// headers mean a file this Vault has seen.
+func (v *Vault) loadBytes(b []byte, ident fileIdentity) error {
 	info, err := readHeader(bytes.NewReader(b))
 	if err != nil {
 		return pathErr(v.path, err, hintFor(err))
 	}
-	var id age.Identity
-	var fileKey []byte
-	if v.fileKey != nil && bytes.Equal(info.Header, v.header) {
-		id = age.NewInjectedFileKeyIdentity(v.fileKey)
-		fileKey = v.fileKey
-	} else {
-		sid, err := age.NewScryptIdentity(v.passphrase)
+	fileKey := v.fileKey
+	if fileKey == nil || !bytes.Equal(info.Header, v.header) {
+		fileKey, err = v.unwrap(info.Header)
 		if err != nil {
-			return err
+			return pathErr(v.path, err, hintFor(err))
 		}
-		sid.SetMaxWorkFactor(MaxWorkFactor)
-		// DecryptHeader runs the one scrypt and checks the header MAC; the
-		// file key it returns then decrypts the payload.
-		fileKey, err = age.DecryptHeader(info.Header, sid)
-		if err != nil {
-			return pathErr(v.path, classifyDecryptErr(err), hintFor(classifyDecryptErr(err)))
-		}
-		id = age.NewInjectedFileKeyIdentity(fileKey)
 	}
-	r, err := age.Decrypt(bytes.NewReader(b), id)
+	r, err := age.Decrypt(bytes.NewReader(b), age.NewInjectedFileKeyIdentity(fileKey))
 	if err != nil {
-		return pathErr(v.path, classifyDecryptErr(err), "")
+		// The header was checked above; what is left is a missing nonce.
+		return pathErr(v.path, fmt.Errorf("%w: the payload is cut short", ErrDamaged), hintFor(ErrDamaged))
 	}
 	plain, err := io.ReadAll(r)
 	if err != nil {
-		return pathErr(v.path, fmt.Errorf("%w: payload does not authenticate (tampered or truncated)", ErrDamaged), "restore it from a backup")
+		return pathErr(v.path, fmt.Errorf("%w: the payload does not authenticate (tampered with or cut short)", ErrDamaged), hintFor(ErrDamaged))
 	}
 	doc, err := ParseDocument(plain)
-	if err != nil && !errors.Is(err, ErrNewerVersion) {
-		return pathErr(v.path, err, "")
-	}
-	v.doc, v.plain, v.header, v.fileKey, v.ident, v.workFactor = doc, plain, info.Header, fileKey, ident, info.WorkFactor
 	if err != nil {
-		// Keep what we learned so status can report it, but refuse use.
-		return pathErr(v.path, err, "upgrade docker-credential-anchore and anchored")
+		return pathErr(v.path, err, hintFor(err))
 	}
+	v.doc, v.header, v.fileKey, v.ident, v.workFactor = doc, info.Header, fileKey, ident, info.WorkFactor
 	return nil
 }
 
-func classifyDecryptErr(err error) error {
-	var nm *age.NoIdentityMatchError
+// unwrap runs the one scrypt: it derives the stanza's key from the
+// passphrase, unwraps the file key and checks the header MAC with it.
+func (v *Vault) unwrap(header []byte) ([]byte, error) {
+	sid, err := age.NewScryptIdentity(v.passphrase)
+	if err != nil {
+		return nil, ErrEmptyPassphrase
+	}
+	// readHeader has capped the factor already; this is age's own guard,
+	// kept in case that check is ever moved.
+	sid.SetMaxWorkFactor(MaxWorkFactor)
+	fileKey, err := age.DecryptHeader(header, &scryptIdentity{inner: sid, kdf: v.kdf})
 	switch {
-	case errors.As(err, &nm), errors.Is(err, age.ErrIncorrectIdentity):
-		return ErrWrongPassphrase
+	case err == nil:
+		return fileKey, nil
+	case errors.Is(err, errUnwrap):
+		return nil, ErrWrongPassphrase
 	default:
-		// Everything else age reports after a successful unwrap is a failed
-		// MAC or payload authentication: tampering or truncation.
-		return fmt.Errorf("%w: %v", ErrDamaged, err)
+		// The stanza unwrapped, so the passphrase is right: a failing
+		// header MAC means the header was changed.
+		return nil, fmt.Errorf("%w: the header MAC does not verify", ErrDamaged)
 	}
 }
 
 func hintFor(err error) string {
 	switch {
 	case errors.Is(err, ErrWrongPassphrase):
-		return "check ANCHORE_VAULT_PASSPHRASE_FILE or the passphrase you typed"
+		return "check the passphrase: --passphrase-file, ANCHORE_VAULT_PASSPHRASE_FILE, ANCHORE_VAULT_PASSPHRASE or what you typed"
 	case errors.Is(err, ErrDamaged):
-		return "restore it from a backup"
+		return "restore it from a backup; docs/vault-format.md says how to recover secrets with age -d"
 	case errors.Is(err, ErrNotVault):
-		return "point --vault at a vault made by 'vault init'"
+		return "point --vault or ANCHORE_VAULT at a vault made by 'docker-credential-anchore vault init'"
 	case errors.Is(err, ErrWorkFactor):
-		return "refusing to spend that much CPU and memory"
+		return "refusing to spend that much CPU and memory; re-key it with 'vault passwd --work-factor 15' on a build that accepts it"
+	case errors.Is(err, ErrNewerVersion):
+		return "upgrade docker-credential-anchore and anchored"
+	case errors.Is(err, ErrMissing):
+		return "create it with 'docker-credential-anchore vault init'"
 	}
 	return ""
 }
@@ -224,7 +263,8 @@ func hintFor(err error) string {
 // Path is the vault file's path.
 func (v *Vault) Path() string { return v.path }
 
-// WorkFactor is the scrypt work factor of the file as last read or written.
+// WorkFactor is the scrypt work factor this Vault writes with: the file's
+// own, or the one given with WithWorkFactor.
 func (v *Vault) WorkFactor() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -240,16 +280,20 @@ func (v *Vault) Document() *Document {
 }
 
 // Refresh re-reads the file if it changed since this Vault last read or
-// wrote it (device, inode, size, mtime), and reports whether it did. The
-// daemon calls it before answering, so changes made by management commands
-// are seen.
+// wrote it (device, inode, size, mtime, ctime), and reports whether it did.
+// The daemon calls it before answering, so changes made by management
+// commands are seen. Update does not rely on this identity: it compares the
+// header bytes under the lock.
 func (v *Vault) Refresh(ctx context.Context) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	fi, err := os.Stat(v.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return false, pathErr(v.path, ErrMissing, "")
+			return false, pathErr(v.path, ErrMissing, hintFor(ErrMissing))
 		}
-		return false, err
+		return false, fmt.Errorf("stat vault: %w", err)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -264,55 +308,28 @@ func (v *Vault) Refresh(ctx context.Context) (bool, error) {
 
 // Update applies fn to a private copy of the current document under the
 // exclusive lock, and writes the result if fn returns nil. The file is
-// re-read under the lock (no scrypt when its header is unchanged), so no
-// update made by another process is lost. If fn returns an error nothing is
-// written and the error is returned as it is.
+// re-read under the lock (without scrypt when its header is the one this
+// Vault last saw), so no update made by another process is lost. If fn
+// returns an error nothing is written and the error is returned as it is.
+// A document of a newer version is never rewritten (ErrNewerVersion).
 func (v *Vault) Update(ctx context.Context, fn func(*Document) error) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	lk, err := lockFile(ctx, v.lockPath)
-	if err != nil {
-		return err
-	}
-	defer lk.unlock()
-	if err := v.reloadIfChanged(); err != nil {
-		return err
-	}
-	if v.doc.Version > FormatVersion {
-		return pathErr(v.path, ErrNewerVersion, "upgrade before changing it")
-	}
-	work, err := ParseDocument(v.plain)
-	if err != nil {
-		return err
-	}
-	if err := fn(work); err != nil {
-		return err
-	}
-	return v.writeLocked(work, v.passphrase, v.workFactor)
-}
-
-func (v *Vault) reloadIfChanged() error {
-	fi, err := os.Stat(v.path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return pathErr(v.path, ErrMissing, "")
-		}
-		return err
-	}
-	if identityOf(fi) == v.ident {
-		return nil
-	}
-	return v.load()
+	return v.rewrite(ctx, fn, "", 0)
 }
 
 // Rekey re-encrypts the vault under a new passphrase and work factor.
 func (v *Vault) Rekey(ctx context.Context, newPassphrase string, workFactor int) error {
 	if newPassphrase == "" {
-		return errors.New("empty passphrase")
+		return ErrEmptyPassphrase
 	}
 	if err := validWorkFactor(workFactor); err != nil {
 		return err
 	}
+	return v.rewrite(ctx, nil, newPassphrase, workFactor)
+}
+
+// rewrite is Update and Rekey: under the lock, catch up with the file, apply
+// fn to a copy, and write under the new passphrase and factor if given.
+func (v *Vault) rewrite(ctx context.Context, fn func(*Document) error, newPassphrase string, newFactor int) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	lk, err := lockFile(ctx, v.lockPath)
@@ -320,74 +337,86 @@ func (v *Vault) Rekey(ctx context.Context, newPassphrase string, workFactor int)
 		return err
 	}
 	defer lk.unlock()
-	if err := v.reloadIfChanged(); err != nil {
-		return err
-	}
-	if v.doc.Version > FormatVersion {
-		return pathErr(v.path, ErrNewerVersion, "")
-	}
-	work, err := ParseDocument(v.plain)
+	b, ident, err := readChecked(v.path)
 	if err != nil {
 		return err
 	}
-	if err := v.writeLocked(work, newPassphrase, workFactor); err != nil {
+	if err := v.loadBytes(b, ident); err != nil {
 		return err
 	}
-	v.passphrase = newPassphrase
+	work := v.doc.Clone()
+	if fn != nil {
+		if err := fn(work); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pass, factor := v.passphrase, v.workFactor
+	if newPassphrase != "" {
+		pass, factor = newPassphrase, newFactor
+	}
+	if err := v.writeLocked(work, pass, factor); err != nil {
+		return err
+	}
+	v.passphrase = pass
 	return nil
 }
 
-// encrypt seals doc for passphrase and returns the file bytes, the header
-// and the file key.
-func encrypt(doc *Document, passphrase string, workFactor int) (file, plain, fileKey []byte, err error) {
-	plain, err = doc.Marshal()
+// encrypt seals doc for passphrase and returns the file bytes and the file
+// key. Every call wraps a fresh file key under a fresh salt (age does both):
+// reusing a salt would reuse the stanza's key and nonce.
+func encrypt(doc *Document, passphrase string, workFactor int, kdf func()) (file, fileKey []byte, err error) {
+	plain, err := doc.Marshal()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	sr, err := age.NewScryptRecipient(passphrase)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, ErrEmptyPassphrase
 	}
 	sr.SetWorkFactor(workFactor)
-	rec := &capturingRecipient{inner: sr}
+	rec := &capturingRecipient{inner: sr, kdf: kdf}
 	var buf bytes.Buffer
+	buf.Grow(len(plain) + len(plain)/64*16 + 256)
 	w, err := age.Encrypt(&buf, rec)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("encrypt vault: %w", err)
+		return nil, nil, fmt.Errorf("encrypt vault: %w", err)
 	}
 	if _, err := w.Write(plain); err != nil {
-		return nil, nil, nil, fmt.Errorf("encrypt vault: %w", err)
+		return nil, nil, fmt.Errorf("encrypt vault: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, nil, nil, fmt.Errorf("encrypt vault: %w", err)
+		return nil, nil, fmt.Errorf("encrypt vault: %w", err)
 	}
-	return buf.Bytes(), plain, rec.fileKey, nil
+	return buf.Bytes(), rec.fileKey, nil
 }
 
 // writeLocked encrypts doc and atomically replaces the vault. The caller
-// holds v.mu and the file lock.
+// holds v.mu and the file lock. On error the file is as it was.
 func (v *Vault) writeLocked(doc *Document, passphrase string, workFactor int) error {
-	file, plain, fileKey, err := encrypt(doc, passphrase, workFactor)
+	file, fileKey, err := encrypt(doc, passphrase, workFactor, v.kdf)
 	if err != nil {
 		return err
 	}
 	if err := writeAtomic(v.path, file, false); err != nil {
 		return err
 	}
-	return v.adopt(doc, plain, file, fileKey, workFactor)
+	return v.adopt(doc, file, fileKey, workFactor)
 }
 
 // adopt records a file this Vault just wrote as its current state.
-func (v *Vault) adopt(doc *Document, plain, file, fileKey []byte, workFactor int) error {
+func (v *Vault) adopt(doc *Document, file, fileKey []byte, workFactor int) error {
+	info, err := readHeader(bytes.NewReader(file))
+	if err != nil {
+		return fmt.Errorf("read back header: %w", err)
+	}
 	fi, err := os.Stat(v.path)
 	if err != nil {
 		return fmt.Errorf("stat vault after write: %w", err)
 	}
-	hdr, err := age.ExtractHeader(bytes.NewReader(file))
-	if err != nil {
-		return fmt.Errorf("read back header: %w", err)
-	}
-	v.doc, v.plain, v.header, v.fileKey, v.ident, v.workFactor = doc, plain, hdr, fileKey, identityOf(fi), workFactor
+	v.doc, v.header, v.fileKey, v.ident, v.workFactor = doc, info.Header, fileKey, identityOf(fi), workFactor
 	return nil
 }
 
@@ -397,7 +426,7 @@ func (v *Vault) adopt(doc *Document, plain, file, fileKey []byte, workFactor int
 // exists it returns an error wrapping ErrExists and leaves it untouched.
 func Create(ctx context.Context, path, passphrase string, doc *Document, opts ...Option) (*Vault, error) {
 	if passphrase == "" {
-		return nil, errors.New("empty passphrase")
+		return nil, ErrEmptyPassphrase
 	}
 	o := options{workFactor: DefaultWorkFactor}
 	for _, opt := range opts {
@@ -416,34 +445,35 @@ func Create(ctx context.Context, path, passphrase string, doc *Document, opts ..
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	v := &Vault{path: path, lockPath: LockPath(path), passphrase: passphrase}
+	v := &Vault{path: path, lockPath: LockPath(path), passphrase: passphrase, kdf: o.kdf}
 	lk, err := lockFile(ctx, v.lockPath)
 	if err != nil {
 		return nil, err
 	}
 	defer lk.unlock()
+	exists := pathErr(path, ErrExists, "use it, or move it away first")
 	if _, err := os.Lstat(path); err == nil {
-		return nil, pathErr(path, ErrExists, "use it, or move it away first")
+		return nil, exists
 	}
-	file, plain, fileKey, err := encrypt(doc, passphrase, o.workFactor)
+	file, fileKey, err := encrypt(doc, passphrase, o.workFactor, o.kdf)
 	if err != nil {
 		return nil, err
 	}
 	if err := writeAtomic(path, file, true); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return nil, pathErr(path, ErrExists, "use it, or move it away first")
+			return nil, exists
 		}
 		return nil, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if err := v.adopt(doc, plain, file, fileKey, o.workFactor); err != nil {
+	if err := v.adopt(doc.Clone(), file, fileKey, o.workFactor); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// Exists reports whether a vault file is at path (whatever its state).
+// Exists reports whether something is at path (whatever its state).
 func Exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
