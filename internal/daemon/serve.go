@@ -1,0 +1,120 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/anchored/anchored/pkg/tokenserver"
+)
+
+// ErrNotLoopback: plain HTTP was asked for on an address that is not
+// loopback.
+var ErrNotLoopback = errors.New("plain http is accepted only on loopback addresses")
+
+// IsLoopbackHost reports whether host (an IP or "localhost") is loopback.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ListenHTTP listens on a loopback address for plain HTTP. The bound
+// address is checked too, so a name that resolves elsewhere is refused.
+func ListenHTTP(ctx context.Context, addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("http address %q: %w", addr, err)
+	}
+	if !IsLoopbackHost(host) {
+		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if ta, ok := l.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		l.Close()
+		return nil, fmt.Errorf("%w: %q bound to %v", ErrNotLoopback, addr, l.Addr())
+	}
+	return l, nil
+}
+
+// ListenHTTPS listens on addr with TLS from the certificate and key files.
+func ListenHTTPS(ctx context.Context, addr, certFile, keyFile string) (net.Listener, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+}
+
+// Serve serves h on every listener until ctx is done, then stops
+// gracefully: listeners close, in-flight requests run to completion (up to
+// grace), and systemd hears READY=1 at start and STOPPING=1 at the end.
+// It returns nil after a clean stop.
+func Serve(ctx context.Context, lns []net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	servers := make([]*http.Server, len(lns))
+	errc := make(chan error, len(lns))
+	for i, l := range lns {
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ConnContext:       connContext,
+		}
+		servers[i] = srv
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %v: %w", l.Addr(), err)
+			}
+		}()
+		log.Info("listening", "addr", l.Addr().String(), "network", l.Addr().Network())
+	}
+	if _, err := sddaemon.SdNotify(false, sddaemon.SdNotifyReady); err != nil {
+		log.Warn("sd_notify", "err", err)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
+	log.Info("stopping: waiting for requests in flight")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && serveErr == nil {
+			serveErr = fmt.Errorf("graceful stop: %w", err)
+		}
+	}
+	return serveErr
+}
+
+// connContext tells the API which transport and peer a connection is.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if pc, ok := c.(*PeerConn); ok {
+		return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportUnix, PeerUID: pc.Peer.UID, PeerGID: pc.Peer.GID})
+	}
+	return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportTCP, PeerUID: -1, PeerGID: -1})
+}
