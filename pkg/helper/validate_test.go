@@ -1,0 +1,64 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/anchored/anchored/internal/regtest"
+)
+
+func TestValidatorAgainstRegistries(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		start func(testing.TB) *regtest.Registry
+	}{
+		{"basic", regtest.Start},
+		{"bearer", regtest.StartBearer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := tc.start(t)
+			v := Validator{Transport: reg.Transport}
+			if err := v.Check(ctx, Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
+				t.Errorf("good credentials: %v", err)
+			}
+			err := v.Check(ctx, Entry{Registry: reg.Host, User: reg.User, Pass: "wrong", Verify: true})
+			want := "cannot validate registry credentials: cannot login to registry user=regtest registry=" + reg.URL + " - invalid username/password"
+			if !errors.Is(err, ErrValidation) || err.Error() != want {
+				t.Errorf("bad credentials: got %v, want %q", err, want)
+			}
+			// A repository entry is checked against its host.
+			if err := v.Check(ctx, Entry{Registry: reg.Host + "/team/app", User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
+				t.Errorf("repository entry: %v", err)
+			}
+		})
+	}
+}
+
+// --insecure: a registry whose CA is not trusted fails verification unless
+// Verify is off.
+func TestValidatorInsecure(t *testing.T) {
+	reg := regtest.Start(t)
+	v := Validator{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	e := Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}
+	if err := v.Check(context.Background(), e); !errors.Is(err, ErrValidation) {
+		t.Errorf("untrusted CA with verification: got %v, want ErrValidation", err)
+	}
+	e.Verify = false
+	if err := v.Check(context.Background(), e); err != nil {
+		t.Errorf("untrusted CA with --insecure: %v", err)
+	}
+}
+
+func TestParseChallenge(t *testing.T) {
+	scheme, p := parseChallenge(`Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push"`)
+	if scheme != "bearer" || p["realm"] != "https://auth.example.com/token" || p["service"] != "registry.example.com" || p["scope"] != "repository:a/b:pull,push" {
+		t.Errorf("got %q %v", scheme, p)
+	}
+	scheme, p = parseChallenge(`Basic realm="Registry Realm"`)
+	if scheme != "basic" || p["realm"] != "Registry Realm" {
+		t.Errorf("got %q %v", scheme, p)
+	}
+}
