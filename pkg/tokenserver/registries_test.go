@@ -1,0 +1,220 @@
+package tokenserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/anchored/anchored/internal/regtest"
+	"github.com/anchored/anchored/pkg/helper/ecr"
+)
+
+// Every response of every test in this package passes through
+// recordBodies, and TestMain asserts at the end that none contains a
+// password that a request stored (registry_pass, a user's password or
+// credential value, a form password). The helper's get is the one
+// endpoint whose job is to hand a stored secret out (to the socket's
+// peer), so its answers are not recorded.
+var recorded struct {
+	sync.Mutex
+	secrets map[string]bool
+	bodies  []string // "METHOD PATH: body"
+}
+
+// minSecretLen keeps short values (that could appear by chance in a
+// timestamp or a name) out of the assertion; every test secret is longer.
+const minSecretLen = 6
+
+func noteSecret(s string) {
+	// awsauto is a keyword ("use the host's identity"), not a secret.
+	if len(s) >= minSecretLen && s != "awsauto" {
+		recorded.secrets[s] = true
+	}
+}
+
+// recordBodies wraps a handler to collect request secrets and response
+// bodies.
+func recordBodies(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var reqBody []byte
+		if r.Body != nil {
+			reqBody, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(reqBody))
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+
+		recorded.Lock()
+		defer recorded.Unlock()
+		if recorded.secrets == nil {
+			recorded.secrets = map[string]bool{}
+		}
+		var fields map[string]any
+		if json.Unmarshal(reqBody, &fields) == nil {
+			for _, k := range []string{"registry_pass", "password", "value", "Secret"} {
+				if s, ok := fields[k].(string); ok {
+					noteSecret(s)
+				}
+			}
+		} else if form, err := url.ParseQuery(string(reqBody)); err == nil {
+			noteSecret(form.Get("password"))
+		}
+		if strings.HasSuffix(r.URL.Path, "/credential-helper/get") {
+			return
+		}
+		recorded.bodies = append(recorded.bodies, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, rec.Body.String()))
+	})
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	recorded.Lock()
+	leaks := 0
+	for _, b := range recorded.bodies {
+		for s := range recorded.secrets {
+			// As a JSON string (a whole value), or anywhere in a non-JSON
+			// body: a password that is a prefix of an account id is no leak.
+			q, _ := json.Marshal(s)
+			if strings.Contains(b, string(q)) || (!strings.Contains(b, "{") && strings.Contains(b, s)) {
+				fmt.Fprintf(os.Stderr, "FAIL: a response body contains a stored password: %.300s\n", b)
+				leaks++
+			}
+		}
+	}
+	if code == 0 && len(recorded.bodies) == 0 {
+		fmt.Fprintln(os.Stderr, "FAIL: no response bodies were recorded; the password assertion checked nothing")
+		code = 1
+	}
+	if code == 0 && leaks > 0 {
+		code = 1
+	}
+	recorded.Unlock()
+	os.Exit(code)
+}
+
+func TestRegistriesAPI(t *testing.T) {
+	reg := regtest.Start(t)
+	e := newEnv(t, Config{Registries: RegistryOptions{Transport: reg.Transport, Resolver: &ecr.Resolver{}}})
+	e.mkUser("acct2", "bob", "bob-password")
+	h := reg.Host
+	esc := url.PathEscape
+	body := func(registry, user, pass string) string {
+		b, _ := json.Marshal(map[string]any{"registry": registry, "registry_user": user, "registry_pass": pass, "registry_type": "docker_v2", "registry_verify": true})
+		return string(b)
+	}
+	const ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+	for _, tc := range []struct {
+		name           string
+		method, path   string
+		auth, body     string
+		hdr            []string
+		code           int
+		msg            string   // Anchore error message, if code >= 400
+		wantRegistries []string // registries in a list answer
+	}{
+		{name: "trailing slash", method: "POST", path: "/v1/registries", body: body(h+"/", reg.User, reg.Pass),
+			code: 409, msg: "input registry name cannot end with trailing '/' characters"},
+		{name: "scheme", method: "POST", path: "/v1/registries", body: body("https://"+h, reg.User, reg.Pass),
+			code: 409, msg: "input registry name must start with a hostname/ip, without URI schema (http://, https://)"},
+		{name: "add, validated against the registry", method: "POST", path: "/v1/registries", body: body(h, reg.User, reg.Pass),
+			code: 200, wantRegistries: []string{h}},
+		{name: "duplicate", method: "POST", path: "/v1/registries", body: body(h, reg.User, reg.Pass),
+			code: 409, msg: "registry already exists in DB"},
+		{name: "awsauto disabled", method: "POST", path: "/v1/registries",
+			body: `{"registry":"` + ecrHost + `","registry_user":"awsauto","registry_pass":"awsauto","registry_type":"awsecr"}`,
+			code: 406, msg: "'awsauto' is not enabled in service configuration"},
+		{name: "awsauto disabled without validation", method: "POST", path: "/v1/registries?validate=false",
+			body: `{"registry":"` + ecrHost + `","registry_user":"awsauto","registry_pass":"awsauto","registry_type":"awsecr"}`,
+			code: 406, msg: "'awsauto' is not enabled in service configuration"},
+		{name: "validation failed", method: "POST", path: "/v1/registries", body: body(h+"/team/app", reg.User, "wrong-registry-password"),
+			code: 406},
+		{name: "validation failed stored nothing", method: "GET", path: "/v1/registries/" + esc(h+"/team/app"),
+			code: 404, msg: "registry not found in DB"},
+		{name: "validate=False in any case skips the check", method: "POST", path: "/v1/registries?validate=False", body: body(h+"/skip", reg.User, "unchecked-password"),
+			code: 200, wantRegistries: []string{h + "/skip"}},
+		{name: "bad validate", method: "POST", path: "/v1/registries?validate=maybe", body: body(h+"/x", reg.User, reg.Pass), code: 400},
+		{name: "list", method: "GET", path: "/v1/registries", code: 200, wantRegistries: []string{h, h + "/skip"}},
+		{name: "get with %2F", method: "GET", path: "/v1/registries/" + esc(h+"/skip"), code: 200, wantRegistries: []string{h + "/skip"}},
+		{name: "get without /v1", method: "GET", path: "/registries/" + esc(h), code: 200, wantRegistries: []string{h}},
+		{name: "update, validated (TRUE)", method: "PUT", path: "/v1/registries/" + esc(h+"/skip") + "?validate=TRUE", body: body(h+"/skip", reg.User, reg.Pass),
+			code: 200, wantRegistries: []string{h + "/skip"}},
+		{name: "update with wrong password fails validation", method: "PUT", path: "/v1/registries/" + esc(h+"/skip"), body: body(h+"/skip", reg.User, "another-wrong-password"),
+			code: 406},
+		{name: "update path and body differ", method: "PUT", path: "/v1/registries/" + esc(h), body: body(h+"/skip", reg.User, reg.Pass),
+			code: 409, msg: "registry name in path does not equal registry name in body"},
+		{name: "update missing", method: "PUT", path: "/v1/registries/absent.example.com?validate=false", body: body("absent.example.com", "u", "absent-password"),
+			code: 404, msg: "could not find existing registry to update"},
+		{name: "get missing", method: "GET", path: "/v1/registries/absent.example.com", code: 404, msg: "registry not found in DB"},
+		{name: "delete", method: "DELETE", path: "/v1/registries/" + esc(h+"/skip"), code: 200},
+		{name: "delete again", method: "DELETE", path: "/v1/registries/" + esc(h+"/skip"), code: 200},
+		{name: "deleted", method: "GET", path: "/v1/registries", code: 200, wantRegistries: []string{h}},
+
+		// Per account: an admin acts as acct2; bob (acct2, not admin) sees
+		// his account's entries and may not act as another.
+		{name: "admin as acct2", method: "POST", path: "/v1/registries?validate=false", hdr: []string{"x-anchore-account", "acct2"},
+			body: body("acct2.example.com", "u", "acct2-registry-password"), code: 200, wantRegistries: []string{"acct2.example.com"}},
+		{name: "admin's own list unchanged", method: "GET", path: "/v1/registries", code: 200, wantRegistries: []string{h}},
+		{name: "non-admin sees own account", method: "GET", path: "/v1/registries", auth: "bob:bob-password", code: 200, wantRegistries: []string{"acct2.example.com"}},
+		{name: "non-admin names own account", method: "GET", path: "/v1/registries", auth: "bob:bob-password", hdr: []string{"x-anchore-account", "acct2"},
+			code: 200, wantRegistries: []string{"acct2.example.com"}},
+		{name: "non-admin as admin", method: "GET", path: "/v1/registries", auth: "bob:bob-password", hdr: []string{"x-anchore-account", "admin"}, code: 403},
+		{name: "non-admin adds as admin", method: "POST", path: "/v1/registries?validate=false", auth: "bob:bob-password", hdr: []string{"x-anchore-account", "admin"},
+			body: body("bob.example.com", "u", "bob-registry-password"), code: 403},
+		{name: "no credentials", method: "GET", path: "/v1/registries", auth: "-", code: 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := tc.auth
+			switch auth {
+			case "":
+				auth = "admin:foobar"
+			case "-":
+				auth = ""
+			}
+			r := e.do(tc.method, tc.path, auth, tc.body, tc.hdr...)
+			if tc.msg != "" {
+				wantAnchoreError(t, tc.name, r, tc.code, tc.msg)
+				return
+			}
+			wantStatus(t, tc.name, r, tc.code)
+			if tc.code != 200 {
+				return
+			}
+			if tc.method == "DELETE" {
+				if strings.TrimSpace(r.body) != "true" {
+					t.Errorf("DELETE body = %q, want true", r.body)
+				}
+				return
+			}
+			var recs []map[string]any
+			r.json(t, &recs)
+			var got []string
+			for _, rec := range recs {
+				got = append(got, rec["registry"].(string))
+				if _, ok := rec["registry_pass"]; ok {
+					t.Errorf("record has registry_pass: %v", rec)
+				}
+				for _, k := range []string{"registry", "registry_name", "registry_type", "registry_user", "registry_verify", "userId", "created_at", "last_updated"} {
+					if _, ok := rec[k]; !ok {
+						t.Errorf("record lacks %q: %v", k, rec)
+					}
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.wantRegistries) {
+				t.Errorf("registries = %q, want %q", got, tc.wantRegistries)
+			}
+		})
+	}
+}
