@@ -1,13 +1,13 @@
-// Command anchored serves the Anchore Engine authentication API and keeps
-// the vault unlocked for docker-credential-anchore. (Filled in by the daemon work.)
+// Command anchored serves the Anchore Engine authentication API (accounts,
+// users, OAuth2 tokens) over a Unix socket, HTTPS or loopback HTTP, and
+// keeps the vault unlocked for docker-credential-anchore.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "anchored: not built yet")
-	os.Exit(2)
+	os.Exit(run(context.Background(), os.Args, os.Getenv, os.Stderr))
 }

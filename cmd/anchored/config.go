@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/anchored/anchored/internal/config"
+	"github.com/anchored/anchored/internal/daemon"
+	"github.com/anchored/anchored/pkg/tokenserver"
+)
+
+// validate checks the daemon's configuration and reports every problem at
+// once, one line each, as dex's config check does. It also returns the
+// signing key it loaded, so the key files are read once.
+func validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []error) {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	ua := cfg.UserAuthentication
+
+	if ua.HashedPassword && !ua.OAuth.Enabled {
+		add("user_authentication.hashed_passwords requires user_authentication.oauth.enabled: true")
+	}
+	if ua.OAuth.Enabled && ua.OAuth.DefaultTokenExpirationSeconds <= 0 {
+		add("user_authentication.oauth.default_token_expiration_seconds must be a positive number of seconds")
+	}
+
+	var key tokenserver.SigningKey
+	k := cfg.Keys
+	switch {
+	case (k.PublicKeyPath == "") != (k.PrivateKeyPath == ""):
+		add("keys.public_key_path and keys.private_key_path must be set together")
+	case k.PublicKeyPath != "":
+		pub, err1 := os.ReadFile(k.PublicKeyPath)
+		priv, err2 := os.ReadFile(k.PrivateKeyPath)
+		if err := errors.Join(err1, err2); err != nil {
+			add("keys: %v", oneLine(err))
+			break
+		}
+		signer, err := tokenserver.LoadKeyPair(pub, priv)
+		if err != nil {
+			add("keys: %s and %s: %v", k.PublicKeyPath, k.PrivateKeyPath, err)
+			break
+		}
+		key.Private = signer
+	}
+	if k.Secret != "" && k.SecretFile != "" {
+		add("keys.secret and keys.secret_file are exclusive")
+	} else if key.Private == nil {
+		secret := k.Secret
+		if k.SecretFile != "" {
+			b, err := os.ReadFile(k.SecretFile)
+			if err != nil {
+				add("keys.secret_file: %v", oneLine(err))
+			}
+			secret = strings.TrimRight(string(b), "\r\n")
+		}
+		if secret != "" {
+			if len(secret) < 16 {
+				add("keys.secret is too short: use at least 16 characters (32 random bytes are better)")
+			}
+			key.Secret = []byte(secret)
+		}
+	}
+
+	l := cfg.Listen
+	if l.HTTP != "" {
+		if host, _, err := net.SplitHostPort(l.HTTP); err != nil {
+			add("listen.http %q is not host:port", l.HTTP)
+		} else if !daemon.IsLoopbackHost(host) {
+			add("listen.http %q: plain http is accepted only on loopback addresses; use listen.https", l.HTTP)
+		}
+	}
+	if l.HTTPS != "" {
+		if _, _, err := net.SplitHostPort(l.HTTPS); err != nil {
+			add("listen.https %q is not host:port", l.HTTPS)
+		}
+		if l.TLSCert == "" || l.TLSKey == "" {
+			add("listen.https needs listen.tls_cert and listen.tls_key")
+		}
+	}
+	if err := daemon.CheckSocketDir(paths.Socket); err != nil {
+		add("socket %s: %v", paths.Socket, oneLine(err))
+	}
+	return key, errs
+}
+
+// oneLine keeps a multi-line error on one line.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

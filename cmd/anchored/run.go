@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/anchored/anchored/internal/config"
+	"github.com/anchored/anchored/internal/daemon"
+	"github.com/anchored/anchored/internal/passphrase"
+	"github.com/anchored/anchored/internal/version"
+	"github.com/anchored/anchored/pkg/tokenserver"
+	"github.com/anchored/anchored/pkg/vault"
+)
+
+// Exit codes: 0 a clean stop; 1 failed while serving; 2 could not start
+// (usage, configuration, vault, listeners).
+const (
+	exitFailed  = 1
+	exitNoStart = 2
+)
+
+// exitError carries an exit code and its lines for stderr.
+type exitError struct {
+	code  int
+	lines []error
+}
+
+func (e *exitError) Error() string { return errors.Join(e.lines...).Error() }
+
+func noStart(errs ...error) error { return &exitError{code: exitNoStart, lines: errs} }
+
+// gracePeriod bounds how long a stop waits for requests in flight.
+const gracePeriod = 30 * time.Second
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	cmd := &cli.Command{
+		Name:      "anchored",
+		Usage:     "serve the Anchore Engine authentication API and keep the vault unlocked",
+		UsageText: "anchored [--config F] [--vault F] [--socket F] [--passphrase-file F]",
+		Version:   version.Version,
+		Writer:    stderr,
+		ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "config file (env ANCHORE_CONFIG)"},
+			&cli.StringFlag{Name: "vault", Usage: "vault file (env ANCHORE_VAULT)"},
+			&cli.StringFlag{Name: "socket", Usage: "Unix socket (env ANCHORED_SOCKET)"},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "file holding the vault passphrase (env ANCHORE_VAULT_PASSPHRASE_FILE)"},
+		},
+		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // we choose the exit code
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() > 0 {
+				return noStart(fmt.Errorf("unexpected argument %q", cmd.Args().First()))
+			}
+			flags := config.Flags{
+				Config:         cmd.String("config"),
+				Vault:          cmd.String("vault"),
+				Socket:         cmd.String("socket"),
+				PassphraseFile: cmd.String("passphrase-file"),
+			}
+			return serve(ctx, flags, getenv, stderr)
+		},
+	}
+	err := cmd.Run(ctx, args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		ee = &exitError{code: exitNoStart, lines: []error{err}}
+	}
+	for _, l := range ee.lines {
+		fmt.Fprintf(stderr, "anchored: %s\n", oneLine(l))
+	}
+	return ee.code
+}
+
+// serve loads everything, refuses to start on any problem, then serves
+// until SIGTERM or SIGINT.
+func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
+	cfgPath := config.ConfigPath(flags.Config, getenv)
+	cfg, _, err := config.Load(cfgPath)
+	if err != nil {
+		return noStart(err)
+	}
+	if err := cfg.ApplyEnv(getenv); err != nil {
+		return noStart(err)
+	}
+	paths := config.ResolvePaths(flags, getenv, cfg)
+	key, errs := validate(cfg, paths)
+	if len(errs) > 0 {
+		return noStart(errs...)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	pass, where, err := passphrase.Find(passphrase.Source{File: paths.PassphraseFile, Getenv: getenv})
+	if err != nil {
+		return noStart(err)
+	}
+	v, err := vault.Open(ctx, paths.Vault, pass)
+	if errors.Is(err, vault.ErrMissing) {
+		v, err = vault.Create(ctx, paths.Vault, pass, nil)
+		if err == nil {
+			log.Info("created a new vault", "path", paths.Vault, "passphrase_from", string(where))
+		} else if errors.Is(err, vault.ErrExists) { // another process created it meanwhile
+			v, err = vault.Open(ctx, paths.Vault, pass)
+		}
+	}
+	if err != nil {
+		return noStart(fmt.Errorf("vault: %w", err))
+	}
+
+	ua := cfg.UserAuthentication
+	srv, err := tokenserver.New(ctx, tokenserver.Config{
+		OAuthEnabled:    ua.OAuth.Enabled,
+		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
+		Issuer:          ua.OAuth.Issuer,
+		Key:             key,
+		HashedPasswords: ua.HashedPassword,
+		Version:         version.Version,
+		Logger:          log,
+	}, tokenserver.NewVaultStore(v))
+	if err != nil {
+		return noStart(err)
+	}
+	created, err := srv.Bootstrap(ctx, cfg.DefaultAdminPassword, cfg.DefaultAdminEmail)
+	switch {
+	case created:
+		log.Info("created the admin account and user from default_admin_password")
+	case err != nil && cfg.DefaultAdminPassword == "":
+		log.Warn("no admin account yet: set default_admin_password (or ANCHORE_ADMIN_PASSWORD) to create one")
+	case err != nil:
+		return noStart(err)
+	}
+
+	lns, err := listeners(ctx, cfg, paths, log)
+	if err != nil {
+		return noStart(err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := daemon.Serve(ctx, lns, srv, gracePeriod, log); err != nil {
+		return &exitError{code: exitFailed, lines: []error{err}}
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// listeners opens what systemd passed, or else the socket and the
+// configured TCP listeners. On error, whatever was opened is closed.
+func listeners(ctx context.Context, cfg config.File, paths config.Paths, log *slog.Logger) (lns []net.Listener, err error) {
+	defer func() {
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+		}
+	}()
+	if lns, err = daemon.Activated(cfg.Listen.TLSCert, cfg.Listen.TLSKey, log); err != nil || len(lns) > 0 {
+		return lns, err
+	}
+	ul, err := daemon.ListenUnix(ctx, paths.Socket, log)
+	if err != nil {
+		return lns, fmt.Errorf("socket: %w", err)
+	}
+	lns = append(lns, ul)
+	if a := cfg.Listen.HTTPS; a != "" {
+		l, err := daemon.ListenHTTPS(ctx, a, cfg.Listen.TLSCert, cfg.Listen.TLSKey)
+		if err != nil {
+			return lns, fmt.Errorf("listen.https: %w", err)
+		}
+		lns = append(lns, l)
+	}
+	if a := cfg.Listen.HTTP; a != "" {
+		l, err := daemon.ListenHTTP(ctx, a)
+		if err != nil {
+			return lns, fmt.Errorf("listen.http: %w", err)
+		}
+		lns = append(lns, l)
+	}
+	return lns, nil
+}
