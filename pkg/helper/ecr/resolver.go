@@ -141,7 +141,7 @@ func (r *Resolver) fetchShared(ctx context.Context, key string, reg Registry, p 
 	if haveCached && fresh(cached, r.now()) {
 		return cached, nil
 	}
-	t, err := r.fetch(ctx, reg, p)
+	t, err := r.fetchValid(ctx, reg, p)
 	if err != nil {
 		// A renewal that failed while the old token is still valid serves
 		// the old one: an ECR hiccup should not break pulls for the last
@@ -152,10 +152,6 @@ func (r *Resolver) fetchShared(ctx context.Context, key string, reg Registry, p 
 			return cached, nil
 		}
 		return Token{}, err
-	}
-	if !r.now().Before(t.ExpiresAt) {
-		return Token{}, fmt.Errorf("%w for %s: the token ECR returned expired at %s (is the clock right?)",
-			ErrToken, reg.Host, t.ExpiresAt.Format(time.RFC3339))
 	}
 	if err := r.cache().Store(ctx, key, t); err != nil {
 		r.logger().Warn("ecr token cache not written", "registry", reg.Host, "err", err)
@@ -172,4 +168,44 @@ func (r *Resolver) load(ctx context.Context, key string) (Token, bool) {
 		return Token{}, false
 	}
 	return t, ok
+}
+
+// Check fetches a new token with creds whatever the cache holds, and caches
+// it on success. "registry add" and "registry update" validate with it: a
+// token cached under the same access key id would otherwise pass a wrong
+// new secret.
+func (r *Resolver) Check(ctx context.Context, account, host string, creds Credentials) (Token, error) {
+	reg, ok := Parse(host)
+	if !ok {
+		return Token{}, fmt.Errorf("%w: %q", ErrNotECR, host)
+	}
+	p, err := classify(creds)
+	if err != nil {
+		return Token{}, err
+	}
+	if p.mode != modeStatic && !r.AllowIAMAuto {
+		return Token{}, ErrIAMAutoDisabled
+	}
+	t, err := r.fetchValid(ctx, reg, p)
+	if err != nil {
+		return Token{}, err
+	}
+	if err := r.cache().Store(ctx, cacheKey(account, reg, p), t); err != nil {
+		r.logger().Warn("ecr token cache not written", "registry", reg.Host, "err", err)
+	}
+	return t, nil
+}
+
+// fetchValid is fetch, refusing a token that is already expired by our
+// clock (a badly skewed clock): an expired token is never served.
+func (r *Resolver) fetchValid(ctx context.Context, reg Registry, p plan) (Token, error) {
+	t, err := r.fetch(ctx, reg, p)
+	if err != nil {
+		return Token{}, err
+	}
+	if !r.now().Before(t.ExpiresAt) {
+		return Token{}, fmt.Errorf("%w for %s: the token ECR returned expired at %s (is the clock right?)",
+			ErrToken, reg.Host, t.ExpiresAt.Format(time.RFC3339))
+	}
+	return t, nil
 }

@@ -390,3 +390,31 @@ func TestLockDirRefusesOpenDirectory(t *testing.T) {
 		t.Errorf("err = %v, want ErrLockDir", err)
 	}
 }
+
+// TestCheckBypassesCache: validation must reach AWS even when a token is
+// cached for the same key id, and the fresh token replaces the cached one.
+func TestCheckBypassesCache(t *testing.T) {
+	fake := awsfake.Start(t)
+	fake.Setenv(t)
+	r := &ecr.Resolver{}
+	creds := ecr.Credentials{User: testKeyID, Pass: testSecret}
+	if _, err := r.Token(t.Context(), "admin", testHost, creds); err != nil {
+		t.Fatal(err)
+	}
+	fake.FailECR(http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	if _, err := r.Check(t.Context(), "admin", testHost, ecr.Credentials{User: testKeyID, Pass: "wrong"}); !errors.Is(err, ecr.ErrToken) {
+		t.Errorf("Check with a wrong secret: err %v, want ErrToken", err)
+	}
+	fake.FailECR(0, "", "")
+	checked, err := r.Check(t.Context(), "admin", testHost, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Token(t.Context(), "admin", testHost, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.ECRCalls()); n != 3 || got.Password != checked.Password {
+		t.Errorf("calls %d, Token after Check %q; want 3 calls and the checked token %q", n, got.Password, checked.Password)
+	}
+}
