@@ -87,8 +87,12 @@ func rootCommand(env *Env) *cli.Command {
 		Writer:    env.Stdout,
 		ErrWriter: env.Stderr,
 		Flags:     globalFlags(),
+		// "completion bash|zsh|fish" and --generate-shell-completion, which
+		// the installed completion scripts call (packaging, issue 6).
+		EnableShellCompletion: true,
 		// Errors are printed once, by Main.
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		Action:         unknownCommand,
 		Commands: []*cli.Command{
 			vaultCommand(env),
 			registryCommand(env),
@@ -108,4 +112,15 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "account", Value: "admin", Usage: "account whose registry entries to manage"},
 		&cli.BoolFlag{Name: "json", Usage: "print the API's JSON"},
 	}
+}
+
+// unknownCommand is the action of a command that needs a subcommand: none
+// given prints the help; anything else is a usage error (exit 2), never
+// urfave/cli's "No help topic".
+func unknownCommand(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Len() == 0 {
+		_ = cli.ShowSubcommandHelp(cmd)
+		return noStart(fmt.Errorf("%s: a command is required", cmd.FullName()))
+	}
+	return noStart(fmt.Errorf("unknown command %q", cmd.Args().First()))
 }

@@ -29,8 +29,9 @@ func registryCommand(env *Env) *cli.Command {
 		}
 	}
 	return &cli.Command{
-		Name:  "registry",
-		Usage: "manage registry credentials as anchore-cli does",
+		Name:   "registry",
+		Usage:  "manage registry credentials as anchore-cli does",
+		Action: unknownCommand,
 		Commands: []*cli.Command{
 			{
 				Name: "add", Usage: "add a registry entry", ArgsUsage: "REGISTRY USERNAME [PASSWORD]",
