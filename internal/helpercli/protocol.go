@@ -12,6 +12,7 @@ import (
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/internal/version"
 	"github.com/anchored/anchored/pkg/helper"
+	"github.com/anchored/anchored/pkg/helper/daemonclient"
 )
 
 // The credentials library prints these in "version" and its usage line; it
@@ -46,7 +47,10 @@ func chooseBackend(ctx context.Context, env *Env) helper.Backend {
 	if err != nil {
 		return unavailableBackend{helper.Unavailable(err)}
 	}
-	return s.vaultBackend(env, s.helperAccount())
+	return &daemonclient.Fallback{
+		Daemon: &daemonclient.Client{Socket: s.paths.Socket},
+		Direct: s.vaultBackend(env, s.helperAccount()),
+	}
 }
 
 // unavailableBackend answers every action with its error.
