@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/anchored/anchored/internal/anchoredcli"
 	"github.com/anchored/anchored/internal/gendocs"
 	"github.com/anchored/anchored/internal/helpercli"
 )
@@ -25,7 +26,7 @@ func main() {
 	}
 	progs := []gendocs.Program{
 		{New: helpercli.Command, Section: 1, Extra: helperExtra},
-		{New: anchoredCommand, Section: 8, Extra: anchoredExtra},
+		{New: anchoredcli.Command, Section: 8, Extra: anchoredExtra},
 	}
 	if err := gendocs.Write(context.Background(), *out, *version, progs); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)

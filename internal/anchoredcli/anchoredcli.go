@@ -1,0 +1,33 @@
+// Package anchoredcli is anchored's command tree: its name, usage and flags
+// (SPEC section 6). The binary runs it and the documentation generator
+// writes the man page and shell completions from it, so the two cannot
+// drift.
+package anchoredcli
+
+import (
+	"github.com/urfave/cli/v3"
+
+	"github.com/anchored/anchored/internal/version"
+)
+
+// Name is the daemon's binary name.
+const Name = "anchored"
+
+// Command returns a fresh tree without an action, writers or exit handler:
+// the caller (cmd/anchored) sets those. Shell completion is on, which adds
+// the hidden "completion bash|zsh|fish" command.
+func Command() *cli.Command {
+	return &cli.Command{
+		Name:                  Name,
+		Usage:                 "serve the Anchore Engine authentication API and keep the vault unlocked",
+		UsageText:             "anchored [--config F] [--vault F] [--socket F] [--passphrase-file F]",
+		Version:               version.Version,
+		EnableShellCompletion: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Usage: "config file (env ANCHORE_CONFIG)"},
+			&cli.StringFlag{Name: "vault", Usage: "vault file (env ANCHORE_VAULT)"},
+			&cli.StringFlag{Name: "socket", Usage: "Unix socket (env ANCHORED_SOCKET)"},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "file holding the vault passphrase (env ANCHORE_VAULT_PASSPHRASE_FILE)"},
+		},
+	}
+}
