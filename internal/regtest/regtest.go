@@ -17,6 +17,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -174,6 +176,9 @@ func (r *Registry) serve(t testing.TB, h http.Handler) {
 	r.CertPool = x509.NewCertPool()
 	r.CertPool.AddCert(caCert)
 	srv := httptest.NewUnstartedServer(h)
+	// Handshakes refused on purpose (tests of TLS verification) are not
+	// worth a log line.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
