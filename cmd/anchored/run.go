@@ -13,10 +13,14 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/anchored/anchored/internal/anchoredcli"
+	"github.com/anchored/anchored/internal/authcache"
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/internal/daemon"
 	"github.com/anchored/anchored/internal/passphrase"
+	"github.com/anchored/anchored/internal/throttle"
 	"github.com/anchored/anchored/internal/version"
+	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -42,32 +46,23 @@ func noStart(errs ...error) error { return &exitError{code: exitNoStart, lines: 
 const gracePeriod = 30 * time.Second
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	cmd := &cli.Command{
-		Name:      "anchored",
-		Usage:     "serve the Anchore Engine authentication API and keep the vault unlocked",
-		UsageText: "anchored [--config F] [--vault F] [--socket F] [--passphrase-file F]",
-		Version:   version.Version,
-		Writer:    stderr,
-		ErrWriter: stderr,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Usage: "config file (env ANCHORE_CONFIG)"},
-			&cli.StringFlag{Name: "vault", Usage: "vault file (env ANCHORE_VAULT)"},
-			&cli.StringFlag{Name: "socket", Usage: "Unix socket (env ANCHORED_SOCKET)"},
-			&cli.StringFlag{Name: "passphrase-file", Usage: "file holding the vault passphrase (env ANCHORE_VAULT_PASSPHRASE_FILE)"},
-		},
-		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // we choose the exit code
-		Action: func(ctx context.Context, cmd *cli.Command) error {
-			if cmd.Args().Len() > 0 {
-				return noStart(fmt.Errorf("unexpected argument %q", cmd.Args().First()))
-			}
-			flags := config.Flags{
-				Config:         cmd.String("config"),
-				Vault:          cmd.String("vault"),
-				Socket:         cmd.String("socket"),
-				PassphraseFile: cmd.String("passphrase-file"),
-			}
-			return serve(ctx, flags, getenv, stderr)
-		},
+	// The tree (name, usage, flags) lives in internal/anchoredcli, where the
+	// man page and completions are generated from.
+	cmd := anchoredcli.Command()
+	cmd.Writer = stderr
+	cmd.ErrWriter = stderr
+	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {} // we choose the exit code
+	cmd.Action = func(ctx context.Context, cmd *cli.Command) error {
+		if cmd.Args().Len() > 0 {
+			return noStart(fmt.Errorf("unexpected argument %q", cmd.Args().First()))
+		}
+		flags := config.Flags{
+			Config:         cmd.String("config"),
+			Vault:          cmd.String("vault"),
+			Socket:         cmd.String("socket"),
+			PassphraseFile: cmd.String("passphrase-file"),
+		}
+		return serve(ctx, flags, getenv, stderr)
 	}
 	err := cmd.Run(ctx, args)
 	if err == nil {
@@ -119,6 +114,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	}
 
 	ua := cfg.UserAuthentication
+	store := tokenserver.NewVaultStore(v)
 	srv, err := tokenserver.New(ctx, tokenserver.Config{
 		OAuthEnabled:    ua.OAuth.Enabled,
 		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
@@ -127,7 +123,16 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		HashedPasswords: ua.HashedPassword,
 		Version:         version.Version,
 		Logger:          log,
-	}, tokenserver.NewVaultStore(v))
+		// Verified Basic credentials cached briefly, wrong ones throttled
+		// (internal/authcache, internal/throttle).
+		WrapPasswordCheck: authcache.Guard(store, &authcache.Cache{}, &throttle.Limiter{}),
+		// ECR tokens live in this process's memory, one AWS call per
+		// registry at a time (registries API and helper endpoints).
+		Registries: tokenserver.RegistryOptions{
+			Resolver:      &ecr.Resolver{AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
+			HelperAccount: cfg.HelperAccount,
+		},
+	}, store)
 	if err != nil {
 		return noStart(err)
 	}

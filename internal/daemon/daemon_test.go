@@ -87,7 +87,7 @@ func TestSocketModes(t *testing.T) {
 func TestSocketRefusals(t *testing.T) {
 	ctx := context.Background()
 	open := t.TempDir()
-	os.Chmod(open, 0o1777)
+	os.Chmod(open, os.ModeSticky|0o777)
 	if _, err := ListenUnix(ctx, filepath.Join(open, "a.sock"), quiet); !errors.Is(err, ErrSocketDirWritable) {
 		t.Errorf("socket in a world-writable directory: %v, want ErrSocketDirWritable", err)
 	}

@@ -43,7 +43,11 @@ func CheckSocketDir(socketPath string) error {
 		return fmt.Errorf("socket directory: %w", err)
 	}
 	if fi.Mode().Perm()&0o002 != 0 {
-		return fmt.Errorf("%w: %s has mode %04o", ErrSocketDirWritable, dir, fi.Mode().Perm()|fi.Mode()&fs.ModeSticky)
+		mode := uint32(fi.Mode().Perm())
+		if fi.Mode()&fs.ModeSticky != 0 {
+			mode |= 0o1000
+		}
+		return fmt.Errorf("%w: %s has mode %04o", ErrSocketDirWritable, dir, mode)
 	}
 	return nil
 }
