@@ -195,6 +195,7 @@ func (s *Server) gate(rt route) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r = r.WithContext(withFreshness(r.Context()))
 		if rt.Access == Authenticated {
 			c, err := s.authenticate(r)
 			if err != nil {

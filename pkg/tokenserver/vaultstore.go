@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync/atomic"
 
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -22,10 +23,29 @@ func NewVaultStore(v *vault.Vault) *VaultStore { return &VaultStore{v: v} }
 var _ Store = (*VaultStore)(nil)
 
 func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
+	// One stat per request is enough to see other processes' writes; a
+	// request reads the store several times (user, account, record), and
+	// the stat was half of a warm request's cost (this daemon's own writes
+	// replace the document in memory and are seen at once).
+	f, _ := ctx.Value(freshKey{}).(*atomic.Bool)
+	if f != nil && f.Load() {
+		return s.v.Document(), nil
+	}
 	if _, err := s.v.Refresh(ctx); err != nil {
 		return nil, fmt.Errorf("refresh vault: %w", err)
 	}
+	if f != nil {
+		f.Store(true)
+	}
 	return s.v.Document(), nil
+}
+
+type freshKey struct{}
+
+// withFreshness marks ctx as one request's: the store's reads within it
+// refresh from the file once. The gate calls it.
+func withFreshness(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshKey{}, new(atomic.Bool))
 }
 
 func accountFromVault(a *vault.Account) Account {
