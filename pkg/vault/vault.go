@@ -137,14 +137,16 @@ func readChecked(path string) ([]byte, fileIdentity, error) {
 		return nil, fileIdentity{}, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fileIdentity{}, fmt.Errorf("read vault: %w", err)
-	}
-	if len(b) > maxFileSize {
+	if ident.size > maxFileSize {
 		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: larger than %d MiB", ErrNotVault, maxFileSize>>20), "")
 	}
-	return b, ident, nil
+	// Read into a buffer of the file's size (plus one byte to see EOF at
+	// once): a growing buffer would copy a large vault several times.
+	buf := bytes.NewBuffer(make([]byte, 0, ident.size+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize)); err != nil {
+		return nil, fileIdentity{}, fmt.Errorf("read vault: %w", err)
+	}
+	return buf.Bytes(), ident, nil
 }
 
 // Open opens the vault at path with passphrase. It costs one scrypt. Every
@@ -207,7 +209,10 @@ func (v *Vault) loadBytes(b []byte, ident fileIdentity) error {
 		// The header was checked above; what is left is a missing nonce.
 		return pathErr(v.path, fmt.Errorf("%w: the payload is cut short", ErrDamaged), hintFor(ErrDamaged))
 	}
-	plain, err := io.ReadAll(r)
+	// The plaintext is a little shorter than the file: size the buffer once.
+	pbuf := bytes.NewBuffer(make([]byte, 0, len(b)))
+	_, err = pbuf.ReadFrom(r)
+	plain := pbuf.Bytes()
 	if err != nil {
 		return pathErr(v.path, fmt.Errorf("%w: the payload does not authenticate (tampered with or cut short)", ErrDamaged), hintFor(ErrDamaged))
 	}
