@@ -78,6 +78,9 @@ func Serve(ctx context.Context, lns []net.Listener, h http.Handler, grace time.D
 		srv := &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
+			// Bodies are small (capped by the API); a client trickling
+			// one must not hold a connection and a stop forever.
+			ReadTimeout: time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
