@@ -80,11 +80,11 @@ func Serve(ctx context.Context, lns []net.Listener, h http.Handler, grace time.D
 			ReadHeaderTimeout: 10 * time.Second,
 			// Bodies are small (capped by the API); a client trickling
 			// one must not hold a connection and a stop forever.
-			ReadTimeout: time.Minute,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-			ConnContext:       connContext,
+			ReadTimeout:    time.Minute,
+			IdleTimeout:    2 * time.Minute,
+			MaxHeaderBytes: 64 << 10,
+			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ConnContext:    connContext,
 		}
 		servers[i] = srv
 		go func() {
