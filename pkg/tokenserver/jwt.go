@@ -36,6 +36,7 @@ type tokens struct {
 	issuer string
 	signer jose.Signer
 	jwks   jose.JSONWebKeySet // public keys; empty for HS256
+	seen   verifiedTokens     // tokencache.go
 }
 
 func newTokens(key SigningKey, issuer string) (*tokens, error) {
@@ -86,6 +87,9 @@ func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) 
 // and exp (no leeway, as Anchore), and returns the claims. The caller then
 // checks that the user exists and its generation matches.
 func (t *tokens) verify(raw string, now time.Time) (tokenClaims, error) {
+	if c, ok := t.seen.get(raw, now); ok {
+		return c, nil
+	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{t.alg})
 	if err != nil {
 		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
@@ -110,5 +114,6 @@ func (t *tokens) verify(raw string, now time.Time) (tokenClaims, error) {
 	if !now.Before(c.Expiry.Time()) {
 		return tokenClaims{}, fmt.Errorf("%w: expired", errBadToken)
 	}
+	t.seen.put(raw, c, now)
 	return c, nil
 }
