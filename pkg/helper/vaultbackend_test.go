@@ -194,3 +194,30 @@ func TestVaultBackendECR(t *testing.T) {
 		t.Errorf("resolver built %d times, want 1", calls)
 	}
 }
+
+// Concurrent stores: the same entry at once all succeed (docker login
+// twice, helpers#333), and different entries are all kept, including when
+// the first stores race to create the vault.
+func TestVaultBackendConcurrentStores(t *testing.T) {
+	ctx := context.Background()
+	b := newBackend(t, false)
+	const n = 6
+	errs := make(chan error, 2*n)
+	for i := range n {
+		go func() {
+			errs <- b.Store(ctx, Credentials{ServerURL: "same.example.com", Username: "u", Secret: "p"})
+		}()
+		go func() {
+			errs <- b.Store(ctx, Credentials{ServerURL: "r" + string(rune('a'+i)) + ".example.com", Username: "u", Secret: "p"})
+		}()
+	}
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			t.Errorf("store: %v", err)
+		}
+	}
+	got, err := b.List(ctx)
+	if err != nil || len(got) != n+1 {
+		t.Errorf("List = %v, %v; want %d entries", got, err, n+1)
+	}
+}
