@@ -212,6 +212,13 @@ func ResolvePaths(f Flags, getenv func(string) string, cfg File) Paths {
 		}
 		return def
 	}
+	// The config file's passphrase_file comes after every environment
+	// source, ANCHORE_VAULT_PASSPHRASE included: environment before config
+	// file, as for every other setting (docs/vault-format.md).
+	fileUnlessEnv := cfg.PassphraseFile
+	if getenv("ANCHORE_VAULT_PASSPHRASE") != "" {
+		fileUnlessEnv = ""
+	}
 	socketFromFile := cfg.Socket
 	if socketFromFile == "" {
 		socketFromFile = cfg.Listen.Socket
@@ -220,7 +227,7 @@ func ResolvePaths(f Flags, getenv func(string) string, cfg File) Paths {
 		Config:         ConfigPath(f.Config, getenv),
 		Vault:          pick(f.Vault, EnvVault, cfg.Vault, filepath.Join(xdg(getenv, "XDG_DATA_HOME", filepath.Join(".local", "share")), "anchore", "vault")),
 		Socket:         pick(f.Socket, EnvSocket, socketFromFile, filepath.Join(runtimeDir(getenv), "anchored.sock")),
-		PassphraseFile: pick(f.PassphraseFile, "ANCHORE_VAULT_PASSPHRASE_FILE", cfg.PassphraseFile, ""),
+		PassphraseFile: pick(f.PassphraseFile, "ANCHORE_VAULT_PASSPHRASE_FILE", fileUnlessEnv, ""),
 	}
 }
 

@@ -1,24 +1,35 @@
 // Package passphrase finds the vault passphrase for both binaries, in the
 // order SPEC section 2 fixes: --passphrase-file, ANCHORE_VAULT_PASSPHRASE_FILE,
 // ANCHORE_VAULT_PASSPHRASE, $CREDENTIALS_DIRECTORY/vault-passphrase, then
-// (management commands only, and only with a terminal) a prompt on /dev/tty.
-// It never reads stdin: for the protocol actions stdin is Docker's payload.
+// (management commands only, and only when stdin is a terminal) a prompt on
+// /dev/tty. It never reads stdin: for the protocol actions stdin is Docker's
+// payload.
+//
+// A config file's passphrase_file reaches Find as Source.File, resolved by
+// internal/config after the environment (see config.ResolvePaths).
 package passphrase
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/term"
 )
 
 // ErrNone means no source gave a passphrase. Its text is the one users see.
 var ErrNone = errors.New("vault is locked: no passphrase (start anchored, or set ANCHORE_VAULT_PASSPHRASE_FILE)")
+
+// ErrEmpty means a source gave an empty passphrase, which age refuses.
+var ErrEmpty = errors.New("empty passphrase")
+
+// MaxFileSize caps a passphrase file: a passphrase is a line, and a path
+// pointed at a device or a log by mistake must not be read whole.
+const MaxFileSize = 64 << 10
 
 // Environment variable names.
 const (
@@ -31,7 +42,9 @@ const (
 
 // Source describes where to look. The zero value looks at nothing.
 type Source struct {
-	// File is the --passphrase-file flag (or the config's passphrase_file).
+	// File is the passphrase file as config.ResolvePaths resolves it: the
+	// --passphrase-file flag, else ANCHORE_VAULT_PASSPHRASE_FILE, else the
+	// config file's passphrase_file when ANCHORE_VAULT_PASSPHRASE is unset.
 	File string
 	// Getenv reads the environment; os.Getenv in production.
 	Getenv func(string) string
@@ -53,7 +66,7 @@ func Find(s Source) (string, Where, error) {
 	}
 	if s.File != "" {
 		p, err := ReadFile(s.File)
-		return p, Where("--passphrase-file " + s.File), err
+		return p, Where("passphrase file " + s.File), err
 	}
 	if f := getenv(EnvFile); f != "" {
 		p, err := ReadFile(f)
@@ -79,7 +92,7 @@ func Find(s Source) (string, Where, error) {
 			return "", "", err
 		}
 		if p == "" {
-			return "", "", errors.New("empty passphrase")
+			return "", "", ErrEmpty
 		}
 		return p, Where("terminal"), nil
 	}
@@ -88,18 +101,26 @@ func Find(s Source) (string, Where, error) {
 
 // ReadFile reads a passphrase file and drops exactly one trailing "\n" or
 // "\r\n", nothing else, so that the same passphrase typed into "age -d"
-// works.
+// works. Errors name the file, never its contents.
 func ReadFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("passphrase file %q does not exist", path)
 		}
 		return "", fmt.Errorf("read passphrase file: %w", err)
 	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return "", fmt.Errorf("read passphrase file %q: %w", path, err)
+	}
+	if len(b) > MaxFileSize {
+		return "", fmt.Errorf("passphrase file %q is larger than %d KiB: is it the right file?", path, MaxFileSize>>10)
+	}
 	b = TrimOneNewline(b)
 	if len(b) == 0 {
-		return "", fmt.Errorf("passphrase file %q is empty", path)
+		return "", fmt.Errorf("passphrase file %q: %w", path, ErrEmpty)
 	}
 	return string(b), nil
 }
@@ -112,9 +133,13 @@ func TrimOneNewline(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\n"))
 }
 
-// TTYPrompt asks on /dev/tty with echo off. It fails (and so the caller
-// reports ErrNone) when the process has no controlling terminal.
+// TTYPrompt asks on /dev/tty with echo off. It offers the prompt only when
+// stdin is a terminal too (SPEC section 2), and fails with ErrNone when
+// there is no terminal, so a script never hangs on a prompt it cannot see.
 func TTYPrompt(label string) (string, error) {
+	if !StdinIsTerminal() {
+		return "", ErrNone
+	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return "", ErrNone
@@ -129,7 +154,7 @@ func TTYPrompt(label string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read passphrase from terminal: %w", err)
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	return string(b), nil
 }
 
 // StdinIsTerminal reports whether stdin is a terminal; the prompt is offered
