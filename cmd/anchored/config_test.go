@@ -86,3 +86,25 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{[]string{"anchored", "--version"}, 0, "anchored version", ""},
+		{[]string{"anchored", "--help"}, 0, "--passphrase-file", ""},
+		{[]string{"anchored", "--bogus"}, 2, "", "anchored: "},
+		{[]string{"anchored", "extra"}, 2, "", `anchored: unexpected argument "extra"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errb strings.Builder
+			code := run(t.Context(), tc.args, func(string) string { return "" }, &out, &errb)
+			if code != tc.code || !strings.Contains(out.String(), tc.inStdout) || !strings.Contains(errb.String(), tc.inStderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d with %q / %q", code, out.String(), errb.String(), tc.code, tc.inStdout, tc.inStderr)
+			}
+		})
+	}
+}

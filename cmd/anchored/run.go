@@ -45,11 +45,11 @@ func noStart(errs ...error) error { return &exitError{code: exitNoStart, lines: 
 // gracePeriod bounds how long a stop waits for requests in flight.
 const gracePeriod = 30 * time.Second
 
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	// The tree (name, usage, flags) lives in internal/anchoredcli, where the
 	// man page and completions are generated from.
 	cmd := anchoredcli.Command()
-	cmd.Writer = stderr
+	cmd.Writer = stdout // --help and --version
 	cmd.ErrWriter = stderr
 	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {} // we choose the exit code
 	cmd.Action = func(ctx context.Context, cmd *cli.Command) error {
