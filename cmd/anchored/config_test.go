@@ -108,3 +108,13 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestEnvProblemsOneLineEach(t *testing.T) {
+	env := map[string]string{"ANCHORE_OAUTH_ENABLED": "maybe", "ANCHORE_OAUTH_TOKEN_EXPIRATION": "soon", "HOME": t.TempDir()}
+	var out, errb strings.Builder
+	code := run(t.Context(), []string{"anchored", "--config", filepath.Join(t.TempDir(), "none.yaml")}, func(k string) string { return env[k] }, &out, &errb)
+	lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
+	if code != 2 || len(lines) != 2 || !strings.Contains(lines[0], "ANCHORE_OAUTH_ENABLED") || !strings.Contains(lines[1], "ANCHORE_OAUTH_TOKEN_EXPIRATION") {
+		t.Errorf("exit %d, stderr %q; want 2 and one line per bad variable", code, errb.String())
+	}
+}

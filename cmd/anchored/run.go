@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,8 +73,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if !errors.As(err, &ee) {
 		ee = &exitError{code: exitNoStart, lines: []error{err}}
 	}
+	// One problem per line: joined errors (several environment
+	// overrides at once) are split rather than glued together.
 	for _, l := range ee.lines {
-		fmt.Fprintf(stderr, "anchored: %s\n", oneLine(l))
+		for _, line := range strings.Split(l.Error(), "\n") {
+			fmt.Fprintf(stderr, "anchored: %s\n", line)
+		}
 	}
 	return ee.code
 }
