@@ -14,5 +14,5 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Built as "make build" builds the release binary, so the figures are the
 # shipped binary's.
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/" ./cmd/docker-credential-anchore ./internal/bench/trivialhelper
-go run ./internal/bench/helperbench -helper "$tmp/docker-credential-anchore" -trivial "$tmp/trivialhelper" -runs "$runs" -work-factor "$wf"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/" ./cmd/docker-credential-anchore ./internal/bench/trivialhelper ./internal/bench/scryptonce
+go run ./internal/bench/helperbench -helper "$tmp/docker-credential-anchore" -trivial "$tmp/trivialhelper" -scryptonce "$tmp/scryptonce" -runs "$runs" -work-factor "$wf"
