@@ -38,10 +38,10 @@ func runProtocol(ctx context.Context, action string, env Env) int {
 }
 
 // chooseBackend is the one place that decides where the protocol actions
-// go: anchored over its socket when it answers (the daemon work plugs its
-// client in here), else the vault in process. A configuration that cannot
-// be loaded gives a backend that is unavailable, so "get" still answers
-// not-found.
+// go: anchored over its socket when it answers, else the vault in process
+// (SPEC section 3: the answer is the same either way). A configuration that
+// cannot be loaded gives a backend that is unavailable, so "get" still
+// answers not-found.
 func chooseBackend(ctx context.Context, env *Env) helper.Backend {
 	s, err := resolveSettings(config.Flags{}, env)
 	if err != nil {
