@@ -22,6 +22,8 @@ type cliFixture struct {
 	env       map[string]string
 	transport http.RoundTripper
 	now       time.Time
+	// prompt answers terminal prompts; nil means no terminal.
+	prompt func(label string) (string, error)
 }
 
 const fixturePassphrase = "correct horse battery"
@@ -71,6 +73,7 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 		Getenv:    func(k string) string { return f.env[k] },
 		Now:       func() time.Time { return f.now },
 		Transport: f.transport,
+		Prompt:    f.prompt,
 	})
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
 }

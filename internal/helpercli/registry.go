@@ -65,6 +65,8 @@ const maxPasswordStdin = 64 << 10
 
 // readPassword returns the password argument or, with --password-stdin,
 // stdin without its trailing newline (as docker login --password-stdin).
+// With neither, it asks on the terminal when there is one (ours: a password
+// typed as an argument lands in the shell's history and in ps).
 func readPassword(cmd *cli.Command, env *Env, args []string) (string, error) {
 	fromStdin := cmd.Bool("password-stdin")
 	switch {
@@ -72,6 +74,12 @@ func readPassword(cmd *cli.Command, env *Env, args []string) (string, error) {
 		return "", noStart(errors.New("give PASSWORD as an argument or with --password-stdin, not both"))
 	case len(args) == 3:
 		return args[2], nil
+	case !fromStdin && env.Prompt != nil:
+		p, err := env.Prompt("Password: ")
+		if err == nil && p != "" {
+			return p, nil
+		}
+		fallthrough
 	case !fromStdin:
 		return "", noStart(errors.New("missing PASSWORD: give it as an argument or with --password-stdin"))
 	}

@@ -163,3 +163,24 @@ func TestRegistryListGetUpdateDel(t *testing.T) {
 		t.Errorf("other account's list: %q", r.stdout)
 	}
 }
+
+// Without PASSWORD or --password-stdin the password is asked on the
+// terminal, never taken from stdin.
+func TestRegistryAddPrompts(t *testing.T) {
+	f := newCLIFixture(t, true)
+	var labels []string
+	f.prompt = func(label string) (string, error) {
+		labels = append(labels, label)
+		return "typed-secret", nil
+	}
+	r := f.run("not-the-password\n", "registry", "add", "registry.example.com", "u", "--skip-validate")
+	if r.code != 0 {
+		t.Fatalf("add: %+v", r)
+	}
+	if len(labels) != 1 || labels[0] != "Password: " {
+		t.Errorf("prompts %q, want one \"Password: \"", labels)
+	}
+	if e := f.doc().Registries["admin"]["registry.example.com"]; e == nil || e.Pass != "typed-secret" {
+		t.Errorf("stored %+v", e)
+	}
+}
