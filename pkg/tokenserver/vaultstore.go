@@ -14,7 +14,8 @@ import (
 // docker-credential-anchore or another daemon are seen; writes are the
 // vault's read-modify-write under its lock.
 type VaultStore struct {
-	v *vault.Vault
+	v      *vault.Vault
+	byUUID atomic.Pointer[uuidIndex]
 }
 
 // NewVaultStore returns a Store over an open vault.
@@ -163,12 +164,33 @@ func (s *VaultStore) GetUserByUUID(ctx context.Context, id string) (User, error)
 	if err != nil {
 		return User{}, err
 	}
-	for _, u := range d.Users {
-		if u.UUID == id && id != "" {
-			return userFromVault(u), nil
-		}
+	if u := s.userByUUID(d, id); u != nil && id != "" {
+		return userFromVault(u), nil
 	}
 	return User{}, ErrNotFound
+}
+
+// uuidIndex maps uuids to users of one document. Every Bearer request
+// looks its user up by uuid; a scan of every user was most of its cost
+// with a few hundred users. Documents are never changed once published
+// (Update works on a copy), so an index stays right for its document.
+type uuidIndex struct {
+	doc    *vault.Document
+	byUUID map[string]*vault.User
+}
+
+func (s *VaultStore) userByUUID(d *vault.Document, id string) *vault.User {
+	ix := s.byUUID.Load()
+	if ix == nil || ix.doc != d {
+		ix = &uuidIndex{doc: d, byUUID: make(map[string]*vault.User, len(d.Users))}
+		for _, u := range d.Users {
+			if u.UUID != "" {
+				ix.byUUID[u.UUID] = u
+			}
+		}
+		s.byUUID.Store(ix)
+	}
+	return ix.byUUID[id]
 }
 
 // ListUsers implements Store; sorted by user name. An unknown account is
