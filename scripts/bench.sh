@@ -6,3 +6,12 @@ go test -run '^$' -bench . -benchtime 20x ./pkg/vault/...
 # docker-credential-anchore: whole-process get latency (direct mode) against a
 # trivial helper and a bare scrypt.
 ./scripts/bench-helper.sh
+# anchored under load (BENCHMARKS.md, "anchored under load"): the built
+# daemon next to a floor (a bare net/http handler on the same kind of
+# listener), one run, one load driver (vegeta as a library), 127.0.0.1 and a
+# Unix socket only, each scenario bounded by BENCH_DURATION; and the
+# whole-process helper get through the socket next to the trivial helper.
+loadtmp=$(mktemp -d)
+trap 'rm -rf "$loadtmp"' EXIT
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$loadtmp/" ./cmd/anchored ./cmd/docker-credential-anchore ./internal/bench/trivialhelper ./internal/bench/cmd/loadbench
+"$loadtmp/loadbench" -bin "$loadtmp" -trivial "$loadtmp/trivialhelper" -duration "${BENCH_DURATION:-5s}"

@@ -76,6 +76,42 @@ type Load struct {
 
 // Run drives l and summarises it.
 func Run(l Load) Result {
+	var sm samples
+	sm.attack(l)
+	return sm.result(l.Name)
+}
+
+// Interleaved runs floor and l alternately, rounds times each, every slice
+// Duration/rounds long, so that both see the same background load (the
+// machine may be shared); ratio is the median of the rounds' throughput
+// ratios.
+func Interleaved(floor, l Load, rounds int) (floorRes, res Result, ratio float64) {
+	var fs, ls samples
+	ratios := make([]float64, 0, rounds)
+	fslice, lslice := floor, l
+	fslice.Duration /= time.Duration(rounds)
+	lslice.Duration /= time.Duration(rounds)
+	for range rounds {
+		f1, l1 := fs.attack(fslice), ls.attack(lslice)
+		if f1 > 0 {
+			ratios = append(ratios, l1/f1)
+		}
+	}
+	return fs.result(floor.Name), ls.result(l.Name), Median(ratios)
+}
+
+// samples accumulates the results of one or more attacks.
+type samples struct {
+	lat       []time.Duration // of successful requests
+	total, ok uint64
+	codes     map[string]int
+	errs      map[string]bool
+	elapsed   time.Duration
+}
+
+// attack drives l once, adds its results, and returns the attack's own
+// successful requests per second.
+func (sm *samples) attack(l Load) float64 {
 	opts := []func(*vegeta.Attacker){
 		vegeta.Workers(l.Workers), vegeta.MaxWorkers(l.Workers),
 		vegeta.Connections(int(l.Workers)), vegeta.KeepAlive(true),
@@ -84,18 +120,53 @@ func Run(l Load) Result {
 	if l.Socket != "" {
 		opts = append(opts, vegeta.UnixSocket(l.Socket))
 	}
+	if sm.codes == nil {
+		sm.codes, sm.errs = map[string]int{}, map[string]bool{}
+	}
 	atk := vegeta.NewAttacker(opts...)
+	start := time.Now()
+	var ok uint64
 	// Freq 0 with a fixed worker count: a closed loop, each worker sends
 	// its next request when the previous one is answered.
-	var m vegeta.Metrics
 	for res := range atk.Attack(l.Next, vegeta.Rate{Freq: 0}, l.Duration, l.Name) {
-		m.Add(res)
+		sm.total++
+		sm.codes[fmt.Sprint(res.Code)]++
+		if res.Code >= 200 && res.Code < 300 && res.Error == "" {
+			ok++
+			sm.lat = append(sm.lat, res.Latency)
+		} else if res.Error != "" && len(sm.errs) < 5 {
+			sm.errs[res.Error] = true
+		}
 	}
-	m.Close()
-	return Result{
-		Name: l.Name, Requests: m.Requests, Success: m.Success, RPS: m.Throughput,
-		P50: m.Latencies.P50, P99: m.Latencies.P99, Codes: m.StatusCodes, Errors: m.Errors,
+	d := time.Since(start)
+	sm.ok += ok
+	sm.elapsed += d
+	return float64(ok) / d.Seconds()
+}
+
+func (sm *samples) result(name string) Result {
+	r := Result{Name: name, Requests: sm.total, Codes: sm.codes}
+	for e := range sm.errs {
+		r.Errors = append(r.Errors, e)
 	}
+	if sm.total > 0 {
+		r.Success = float64(sm.ok) / float64(sm.total)
+	}
+	if sm.elapsed > 0 {
+		r.RPS = float64(sm.ok) / sm.elapsed.Seconds()
+	}
+	r.P50, r.P99 = Quantile(sm.lat, 0.50), Quantile(sm.lat, 0.99)
+	return r
+}
+
+// Median returns the median of xs (the upper one of an even count).
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
 
 // Static returns a targeter that sends the same request every time.

@@ -54,3 +54,22 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+func TestInterleaved(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ServeFloor(ctx, ln)
+	next := Static(http.MethodGet, "http://"+ln.Addr().String()+"/", nil, nil)
+	f, r, ratio := Interleaved(Load{Name: "a", Workers: 1, Duration: 200 * time.Millisecond, Next: next},
+		Load{Name: "b", Workers: 1, Duration: 200 * time.Millisecond, Next: next}, 2)
+	if f.Requests == 0 || r.Requests == 0 || ratio <= 0 {
+		t.Errorf("Interleaved = %+v, %+v, ratio %v; want requests on both sides and a ratio", f, r, ratio)
+	}
+	if f.Name != "a" || r.Name != "b" {
+		t.Errorf("names %q, %q", f.Name, r.Name)
+	}
+}
