@@ -1,6 +1,8 @@
-# A passphrase for the vault, in a file only you can read.
+# A passphrase for the vault, in a file only you can read (never
+# overwrite it: the vault opens with this passphrase only).
 mkdir -p ~/.config/anchore
-(umask 077 && head -c 32 /dev/urandom | base64 > ~/.config/anchore/vault-passphrase)
+test -e ~/.config/anchore/vault-passphrase ||
+  (umask 077 && head -c 32 /dev/urandom | base64 > ~/.config/anchore/vault-passphrase)
 export ANCHORE_VAULT_PASSPHRASE_FILE=~/.config/anchore/vault-passphrase
 
 # The vault: ~/.local/share/anchore/vault, an age file.
