@@ -34,6 +34,10 @@ type Program struct {
 	// Extra is roff appended to the generated page: sections the tree cannot
 	// know (ENVIRONMENT, FILES, EXIT STATUS, SEE ALSO).
 	Extra string
+	// Synopsis, when set, replaces the root's usage line in the man page
+	// (one form a line), for forms the tree does not run, such as the
+	// Docker protocol actions.
+	Synopsis string
 }
 
 // Shells are the shells completions are written for.
@@ -50,6 +54,10 @@ func Man(p Program, version string) (string, error) {
 	if cmd.Name == "" {
 		return "", ErrNoName
 	}
+	if p.Synopsis != "" {
+		cmd.UsageText = p.Synopsis
+	}
+	addUsageLines(cmd, cmd.Name)
 	page, err := docs.ToManWithSection(cmd, p.Section)
 	if err != nil {
 		return "", fmt.Errorf("man page of %s: %w", cmd.Name, err)
@@ -66,6 +74,20 @@ func Man(p Program, version string) (string, error) {
 		page = strings.TrimRight(page, "\n") + "\n\n" + strings.TrimSpace(p.Extra) + "\n"
 	}
 	return page, nil
+}
+
+// addUsageLines gives every command that takes arguments a usage line
+// ("docker-credential-anchore registry add [options] REGISTRY USERNAME
+// [PASSWORD]"): cli-docs prints UsageText but not ArgsUsage, which is
+// where the trees say what the arguments are.
+func addUsageLines(c *cli.Command, path string) {
+	for _, sub := range c.Commands {
+		full := path + " " + sub.Name
+		if sub.UsageText == "" && sub.ArgsUsage != "" {
+			sub.UsageText = full + " [options] " + sub.ArgsUsage
+		}
+		addUsageLines(sub, full)
+	}
 }
 
 // Completion renders p's completion script for shell by running the tree's

@@ -21,15 +21,16 @@ func tree() *cli.Command {
 			panic("Before ran while rendering a completion script")
 		},
 		Commands: []*cli.Command{{
-			Name:  "sub",
-			Usage: "a subcommand",
+			Name:      "sub",
+			Usage:     "a subcommand",
+			ArgsUsage: "THING",
 			Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "do it"}},
 		}},
 	}
 }
 
 func TestMan(t *testing.T) {
-	page, err := Man(Program{New: tree, Section: 8, Extra: ".SH FILES\n/etc/demo\n"}, "v1.2.3")
+	page, err := Man(Program{New: tree, Section: 8, Extra: ".SH FILES\n/etc/demo\n", Synopsis: "demo get < input"}, "v1.2.3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +40,8 @@ func TestMan(t *testing.T) {
 		".SH sub",
 		`\fB--force\fP`,
 		".SH FILES\n/etc/demo\n",
+		"demo get < input",
+		"demo sub [options] THING",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("man page lacks %q:\n%s", want, page)

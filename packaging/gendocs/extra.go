@@ -3,6 +3,9 @@ package main
 // The sections of the man pages that no command tree knows. Keep them in
 // step with SPEC sections 1 to 6 and README.md.
 
+const helperSynopsis = `docker-credential-anchore get|store|erase|list|version < input
+docker-credential-anchore [global options] command [options] [arguments...]`
+
 const helperExtra = `
 .SH DOCKER PROTOCOL
 Docker, buildx, crane, skopeo and podman run

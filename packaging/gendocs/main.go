@@ -25,7 +25,7 @@ func main() {
 		os.Exit(2)
 	}
 	progs := []gendocs.Program{
-		{New: helpercli.Command, Section: 1, Extra: helperExtra},
+		{New: helpercli.Command, Section: 1, Extra: helperExtra, Synopsis: helperSynopsis},
 		{New: anchoredcli.Command, Section: 8, Extra: anchoredExtra},
 	}
 	if err := gendocs.Write(context.Background(), *out, *version, progs); err != nil {
