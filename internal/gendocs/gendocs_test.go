@@ -24,7 +24,7 @@ func tree() *cli.Command {
 			Name:      "sub",
 			Usage:     "a subcommand",
 			ArgsUsage: "THING",
-			Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "do it"}},
+			Flags:     []cli.Flag{&cli.BoolFlag{Name: "force", Usage: "do it"}},
 		}},
 	}
 }
