@@ -49,7 +49,9 @@ func (v Validator) Check(ctx context.Context, e Entry) error {
 		if v.Resolver == nil {
 			return fmt.Errorf("%w: no ECR resolver", ErrValidation)
 		}
-		if _, err := v.Resolver.Token(ctx, v.Account, host, ecr.Credentials{User: e.User, Pass: e.Pass}); err != nil {
+		// Check always asks AWS: a token cached under the same key id must not
+		// vouch for a new, possibly wrong, secret.
+		if _, err := v.Resolver.Check(ctx, v.Account, host, ecr.Credentials{User: e.User, Pass: e.Pass}); err != nil {
 			if errors.Is(err, ecr.ErrIAMAutoDisabled) {
 				return err
 			}
