@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"filippo.io/age"
 )
@@ -47,25 +46,6 @@ type Vault struct {
 	header     []byte    // the age header of the file doc came from
 	fileKey    []byte    // that file's key, to re-read it without scrypt
 	ident      fileIdentity
-}
-
-// fileIdentity tells whether the file at a path is still the one we read.
-type fileIdentity struct {
-	dev, ino uint64
-	size     int64
-	mtimeNs  int64
-	ctimeNs  int64
-}
-
-func identityOf(fi fs.FileInfo) fileIdentity {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fileIdentity{size: fi.Size(), mtimeNs: fi.ModTime().UnixNano()}
-	}
-	return fileIdentity{
-		dev: uint64(st.Dev), ino: st.Ino, size: fi.Size(),
-		mtimeNs: fi.ModTime().UnixNano(), ctimeNs: st.Ctim.Nano(),
-	}
 }
 
 // LockPath is the lock file used for a vault at path.
@@ -256,7 +236,7 @@ func hintFor(err error) string {
 	case errors.Is(err, ErrNotVault):
 		return "point --vault or ANCHORE_VAULT at a vault made by 'docker-credential-anchore vault init'"
 	case errors.Is(err, ErrWorkFactor):
-		return "refusing to spend that much CPU and memory; re-key it with 'vault passwd --work-factor 15' on a build that accepts it"
+		return "this software never writes such a file: it was tampered with or made elsewhere; restore it from a backup"
 	case errors.Is(err, ErrNewerVersion):
 		return "upgrade docker-credential-anchore and anchored"
 	case errors.Is(err, ErrMissing):
@@ -316,7 +296,9 @@ func (v *Vault) Refresh(ctx context.Context) (bool, error) {
 // re-read under the lock (without scrypt when its header is the one this
 // Vault last saw), so no update made by another process is lost. If fn
 // returns an error nothing is written and the error is returned as it is.
-// A document of a newer version is never rewritten (ErrNewerVersion).
+// A document of a newer version is never rewritten (ErrNewerVersion). fn
+// must not keep its argument: after the write it is the shared document
+// that Document returns.
 func (v *Vault) Update(ctx context.Context, fn func(*Document) error) error {
 	return v.rewrite(ctx, fn, "", 0)
 }
