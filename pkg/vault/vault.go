@@ -117,16 +117,25 @@ func readChecked(path string) ([]byte, fileIdentity, error) {
 		return nil, fileIdentity{}, err
 	}
 	defer f.Close()
+	b, err := readOpened(path, f, ident)
+	return b, ident, err
+}
+
+// readOpened reads the whole of f, an open vault file, from its start.
+func readOpened(path string, f *os.File, ident fileIdentity) ([]byte, error) {
 	if ident.size > maxFileSize {
-		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: larger than %d MiB", ErrNotVault, maxFileSize>>20), "")
+		return nil, pathErr(path, fmt.Errorf("%w: larger than %d MiB", ErrNotVault, maxFileSize>>20), "")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read vault: %w", err)
 	}
 	// Read into a buffer of the file's size (plus one byte to see EOF at
 	// once): a growing buffer would copy a large vault several times.
 	buf := bytes.NewBuffer(make([]byte, 0, ident.size+1))
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxFileSize)); err != nil {
-		return nil, fileIdentity{}, fmt.Errorf("read vault: %w", err)
+		return nil, fmt.Errorf("read vault: %w", err)
 	}
-	return buf.Bytes(), ident, nil
+	return buf.Bytes(), nil
 }
 
 // Open opens the vault at path with passphrase. It costs one scrypt. Every
@@ -324,11 +333,7 @@ func (v *Vault) rewrite(ctx context.Context, fn func(*Document) error, newPassph
 		return err
 	}
 	defer lk.unlock()
-	b, ident, err := readChecked(v.path)
-	if err != nil {
-		return err
-	}
-	if err := v.loadBytes(b, ident); err != nil {
+	if err := v.catchUp(); err != nil {
 		return err
 	}
 	work := v.doc.Clone()
@@ -349,6 +354,28 @@ func (v *Vault) rewrite(ctx context.Context, fn func(*Document) error, newPassph
 	}
 	v.passphrase = pass
 	return nil
+}
+
+// catchUp brings v up to the file; the caller holds v.mu and the file lock.
+// When the file's age header is the one v last read or wrote, the document
+// in memory is the file's and nothing more is read: every write draws a
+// fresh salt and file key, so another writer's file always has another
+// header. Otherwise the file is read and decrypted (one scrypt).
+func (v *Vault) catchUp() error {
+	f, ident, err := openChecked(v.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if info, err := readHeader(f); err == nil && v.doc != nil && bytes.Equal(info.Header, v.header) {
+		v.ident = ident
+		return nil
+	}
+	b, err := readOpened(v.path, f, ident)
+	if err != nil {
+		return err
+	}
+	return v.loadBytes(b, ident)
 }
 
 // encrypt seals doc for passphrase and returns the file bytes and the file
