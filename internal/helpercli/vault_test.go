@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"filippo.io/age"
+
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/internal/testbin"
 	"github.com/anchored/anchored/pkg/vault"
@@ -228,9 +230,44 @@ func TestVaultRefusesBadFiles(t *testing.T) {
 		t.Errorf("a failed passwd changed the damaged vault")
 	}
 
+	// A newer build's document: never opened, never rewritten.
+	r, err := age.NewScryptRecipient(homePass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetWorkFactor(10)
+	var newer bytes.Buffer
+	w, _ := age.Encrypt(&newer, r)
+	w.Write([]byte(`{"version":2}`))
+	w.Close()
+	h.write(p, newer.String())
+	expect(t, h.run(nil, "vault", "status"), 2, "",
+		"Error: open vault: "+p+": vault was written by a newer version (format 2; this build knows up to 1) (upgrade docker-credential-anchore and anchored)\n")
+	expect(t, h.run(nil, "vault", "passwd", "--new-passphrase-file", newPF), 2, "",
+		"Error: open vault: "+p+": vault was written by a newer version (format 2; this build knows up to 1) (upgrade docker-credential-anchore and anchored)\n")
+	if !bytes.Equal(h.bytes(), newer.Bytes()) {
+		t.Errorf("the newer vault changed")
+	}
+
 	h.write(p, "not a vault\n")
 	expect(t, h.run(nil, "vault", "status"), 2, "",
 		"Error: open vault: "+p+": not a vault: the file is not an age file (point --vault or ANCHORE_VAULT at a vault made by 'docker-credential-anchore vault init')\n")
+}
+
+func TestVaultInitRefusesOpenDirectory(t *testing.T) {
+	h := newVaultHome(t)
+	dir := filepath.Dir(h.vaultPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, h.run(nil, "vault", "init", "--work-factor", "10"), 2, "",
+		"Error: "+dir+": vault permissions too open: directory mode 0755 (chmod 700 "+dir+")\n")
+	if vault.Exists(h.vaultPath) {
+		t.Errorf("init created a vault in a directory others can enter")
+	}
 }
 
 func TestVaultPasswdRefusedWhileDaemonAnswers(t *testing.T) {
