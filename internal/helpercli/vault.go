@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"time"
@@ -165,8 +166,11 @@ func vaultPasswd(ctx context.Context, cmd *cli.Command, env *Env) error {
 	}
 	// The daemon holds the vault open under the old passphrase and would
 	// fail on its next write; refuse before anything is asked or changed.
-	if d := probeDaemon(ctx, s.paths.Socket); d.answered {
+	switch d := probeDaemon(ctx, s.paths.Socket); {
+	case d.answered:
 		return failed(fmt.Errorf("anchored answers on %s: stop it first (systemctl --user stop anchored), then run 'vault passwd' again", s.paths.Socket))
+	case d.denied:
+		return failed(fmt.Errorf("cannot tell whether anchored runs on %s (permission denied): stop it first, or run 'vault passwd' as its user", s.paths.Socket))
 	}
 	v, err := s.openVault(ctx, env)
 	if err != nil {
@@ -238,10 +242,15 @@ func vaultStatus(ctx context.Context, cmd *cli.Command, env *Env) error {
 type daemonState struct {
 	answered bool
 	status   int
+	// denied: the socket is there but we may not connect, so whether a
+	// daemon runs cannot be told (a system daemon's socket, say).
+	denied bool
 }
 
 func (d daemonState) String() string {
 	switch {
+	case d.denied:
+		return "unknown (permission denied on the socket)"
 	case !d.answered:
 		return "not running"
 	case d.status == http.StatusOK:
@@ -257,6 +266,12 @@ const probeTimeout = 2 * time.Second
 // probeDaemon asks GET /v1/health on the socket. Any HTTP answer means a
 // daemon is there; no connection, or no answer in time, means none.
 func probeDaemon(ctx context.Context, socket string) daemonState {
+	var d net.Dialer
+	return probeDaemonWith(ctx, socket, d.DialContext)
+}
+
+// probeDaemonWith is probeDaemon with the dialer injected (tests).
+func probeDaemonWith(ctx context.Context, socket string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) daemonState {
 	if socket == "" {
 		return daemonState{}
 	}
@@ -264,8 +279,7 @@ func probeDaemon(ctx context.Context, socket string) daemonState {
 	defer cancel()
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
+			return dial(ctx, "unix", socket)
 		},
 		DisableKeepAlives: true,
 	}
@@ -276,7 +290,7 @@ func probeDaemon(ctx context.Context, socket string) daemonState {
 	}
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
-		return daemonState{}
+		return daemonState{denied: errors.Is(err, fs.ErrPermission)}
 	}
 	resp.Body.Close()
 	return daemonState{answered: true, status: resp.StatusCode}

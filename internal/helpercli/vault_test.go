@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -390,5 +391,51 @@ func TestVaultInitPromptsTwice(t *testing.T) {
 	expect(t, got, 0, "Vault created: "+f.vaultPath+" (scrypt work factor 10)\n", "")
 	if _, err := vault.Open(context.Background(), f.vaultPath, "typed twice"); err != nil {
 		t.Errorf("the vault does not open with the typed passphrase: %v", err)
+	}
+}
+
+func TestProbeDaemon(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if got := probeDaemon(ctx, filepath.Join(dir, "none.sock")).String(); got != "not running" {
+		t.Errorf("no socket: %q, want %q", got, "not running")
+	}
+	// A socket file nobody listens on any more.
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if got := probeDaemon(ctx, stale).String(); got != "not running" {
+		t.Errorf("stale socket: %q, want %q", got, "not running")
+	}
+	for _, tt := range []struct {
+		status int
+		want   string
+	}{
+		{http.StatusOK, "running"},
+		{http.StatusServiceUnavailable, "answering with HTTP 503"},
+	} {
+		sock := filepath.Join(dir, fmt.Sprintf("%d.sock", tt.status))
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(tt.status) })}
+		go srv.Serve(ln)
+		if got := probeDaemon(ctx, sock).String(); got != tt.want {
+			t.Errorf("HTTP %d: %q, want %q", tt.status, got, tt.want)
+		}
+		srv.Close()
+	}
+	// A socket we may not connect to (root would pass the permission
+	// check, so the dialer says it).
+	denied := func(context.Context, string, string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.EACCES)}
+	}
+	if got := probeDaemonWith(ctx, filepath.Join(dir, "x.sock"), denied).String(); got != "unknown (permission denied on the socket)" {
+		t.Errorf("permission denied: %q", got)
 	}
 }
