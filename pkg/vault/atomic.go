@@ -13,7 +13,7 @@ import (
 // and path is as it was.
 func writeAtomic(path string, data []byte, noReplace bool) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("create temp file: %w", err)
 	}
@@ -58,4 +58,19 @@ func syncDir(dir string) error {
 		return fmt.Errorf("fsync directory: %w", err)
 	}
 	return nil
+}
+
+// tempPattern names the temp files of the vault at path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
+
+// removeStaleTemps deletes temp files that a killed writer left beside the
+// vault. Temp files are only ever made under the lock, so any found by the
+// lock's holder belongs to a process that died mid-write. Failing to remove
+// one is not worth failing a write for: it is reported to nobody and tried
+// again at the next write.
+func removeStaleTemps(path string) {
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), tempPattern(path)))
+	for _, f := range stale {
+		os.Remove(f)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,6 +210,23 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	}
 	if len(reported) == 0 {
 		t.Errorf("no child reported any update; the test proved nothing")
+	}
+	// A kill mid-write leaves a temp file; the next writer removes it.
+	v, err := Open(ctx, path, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Update(ctx, addEntry("after-the-kills.example")); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "vault" && e.Name() != "vault.lock" {
+			t.Errorf("left beside the vault after a write: %s", e.Name())
+		}
 	}
 	t.Logf("%d kills, %d updates reported and found", kills, len(reported))
 }

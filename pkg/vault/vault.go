@@ -333,6 +333,7 @@ func (v *Vault) rewrite(ctx context.Context, fn func(*Document) error, newPassph
 		return err
 	}
 	defer lk.unlock()
+	removeStaleTemps(v.path)
 	if err := v.catchUp(); err != nil {
 		return err
 	}
@@ -465,6 +466,7 @@ func Create(ctx context.Context, path, passphrase string, doc *Document, opts ..
 		return nil, err
 	}
 	defer lk.unlock()
+	removeStaleTemps(path)
 	exists := pathErr(path, ErrExists, "use it, or move it away first")
 	if _, err := os.Lstat(path); err == nil {
 		return nil, exists

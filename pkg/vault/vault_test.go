@@ -607,3 +607,44 @@ func TestErrorsAreOneLine(t *testing.T) {
 		t.Errorf("wrong passphrase error reads %q", got)
 	}
 }
+
+func TestWriterRemovesStaleTempFiles(t *testing.T) {
+	ctx := context.Background()
+	path := newVaultPath(t)
+	v := mustCreate(t, path, nil)
+	stale := filepath.Join(filepath.Dir(path), ".vault.tmp-123456")
+	other := filepath.Join(filepath.Dir(path), ".other.tmp-1")
+	writeFile(t, stale, []byte("half a vault"))
+	writeFile(t, other, []byte("not ours"))
+	if err := v.Update(ctx, func(d *Document) error { d.SigningSecret = "s"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file still there after a write (stat: %v)", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a file that is not the vault's temp file was removed: %v", err)
+	}
+}
+
+func FuzzReadHeader(f *testing.F) {
+	path := newVaultPath(f)
+	mustCreate(f, path, fullDocument())
+	good := readFile(f, path)
+	f.Add(good)
+	f.Add(good[:60])
+	f.Add([]byte("age-encryption.org/v1\n-> scrypt AAAAAAAAAAAAAAAAAAAAAA 30\nAAAA\n--- AAAA\n"))
+	f.Add([]byte("age-encryption.org/v1\n-> X25519 AAAA\nAAAA\n--- AAAA\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, err := readHeader(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrNotVault) && !errors.Is(err, ErrWrongPassphrase) && !errors.Is(err, ErrWorkFactor) {
+				t.Fatalf("readHeader: undocumented error %v", err)
+			}
+			return
+		}
+		if info.WorkFactor < 1 || info.WorkFactor > MaxWorkFactor {
+			t.Fatalf("accepted work factor %d", info.WorkFactor)
+		}
+	})
+}
