@@ -92,13 +92,13 @@ func openChecked(path string) (*os.File, fileIdentity, error) {
 		f.Close()
 		return nil, fileIdentity{}, fmt.Errorf("stat vault: %w", err)
 	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: not a regular file", ErrNotVault), hintFor(ErrNotVault))
+	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		f.Close()
 		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: file mode %04o", ErrPermissions, perm), "chmod 600 "+path)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fileIdentity{}, pathErr(path, fmt.Errorf("%w: not a regular file", ErrNotVault), "")
 	}
 	if err := checkDir(filepath.Dir(path)); err != nil {
 		f.Close()

@@ -648,3 +648,13 @@ func FuzzReadHeader(f *testing.F) {
 		}
 	})
 }
+
+func TestDirectoryIsNotAVault(t *testing.T) {
+	path := newVaultPath(t)
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), path, testPass); !errors.Is(err, ErrNotVault) {
+		t.Errorf("Open of a directory: err = %v, want %v", err, ErrNotVault)
+	}
+}
