@@ -41,7 +41,8 @@ type Vault struct {
 	kdf        func()
 	mu         sync.Mutex
 	passphrase string
-	workFactor int
+	workFactor int       // of the file as last read or written
+	forced     int       // WithWorkFactor's, which writes use instead; 0: none
 	doc        *Document // as last read or written; shared read-only
 	header     []byte    // the age header of the file doc came from
 	fileKey    []byte    // that file's key, to re-read it without scrypt
@@ -161,9 +162,7 @@ func Open(ctx context.Context, path, passphrase string, opts ...Option) (*Vault,
 	if err := v.load(); err != nil {
 		return nil, err
 	}
-	if o.workFactor != 0 {
-		v.workFactor = o.workFactor
-	}
+	v.forced = o.workFactor
 	return v, nil
 }
 
@@ -257,11 +256,18 @@ func hintFor(err error) string {
 // Path is the vault file's path.
 func (v *Vault) Path() string { return v.path }
 
-// WorkFactor is the scrypt work factor this Vault writes with: the file's
-// own, or the one given with WithWorkFactor.
+// WorkFactor is the scrypt work factor this Vault writes with: the one given
+// with WithWorkFactor, else the file's own.
 func (v *Vault) WorkFactor() int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	return v.writeFactor()
+}
+
+func (v *Vault) writeFactor() int {
+	if v.forced != 0 {
+		return v.forced
+	}
 	return v.workFactor
 }
 
@@ -346,7 +352,7 @@ func (v *Vault) rewrite(ctx context.Context, fn func(*Document) error, newPassph
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	pass, factor := v.passphrase, v.workFactor
+	pass, factor := v.passphrase, v.writeFactor()
 	if newPassphrase != "" {
 		pass, factor = newPassphrase, newFactor
 	}
@@ -354,6 +360,9 @@ func (v *Vault) rewrite(ctx context.Context, fn func(*Document) error, newPassph
 		return err
 	}
 	v.passphrase = pass
+	if newPassphrase != "" {
+		v.forced = 0 // Rekey's factor is the file's own from now on
+	}
 	return nil
 }
 

@@ -658,3 +658,35 @@ func TestDirectoryIsNotAVault(t *testing.T) {
 		t.Errorf("Open of a directory: err = %v, want %v", err, ErrNotVault)
 	}
 }
+
+func TestWithWorkFactorSurvivesReload(t *testing.T) {
+	ctx := context.Background()
+	path := newVaultPath(t)
+	mustCreate(t, path, nil, WithWorkFactor(11))
+	v, err := Open(ctx, path, testPass, WithWorkFactor(testFactor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(ctx, path, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := other.WorkFactor(), 11; got != want {
+		t.Fatalf("WorkFactor without the option = %d, want the file's %d", got, want)
+	}
+	// other writes at the file's factor; v re-reads under the lock and must
+	// still write at its own.
+	if err := other.Update(ctx, func(d *Document) error { d.SigningSecret = "a"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Update(ctx, func(d *Document) error { d.SigningSecret = "b"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Inspect(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := info.WorkFactor, testFactor; got != want {
+		t.Errorf("file written at 2^%d, want 2^%d (WithWorkFactor)", got, want)
+	}
+}
