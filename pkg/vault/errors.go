@@ -9,16 +9,20 @@ import (
 // line; the wrapping error adds the path and what to do.
 var (
 	// ErrWrongPassphrase: the scrypt stanza did not unwrap with the given
-	// passphrase. A damaged scrypt stanza reads the same way: the stanza's
-	// body is itself the authentication, so the two cannot be told apart.
+	// passphrase. A damaged scrypt stanza (its salt, work factor or wrapped
+	// key changed) reads the same way: the wrapped key is authenticated only
+	// by the key scrypt derives from all three, so the two cannot be told
+	// apart. docs/vault-format.md says so to users.
 	ErrWrongPassphrase = errors.New("wrong passphrase")
 	// ErrDamaged: the header MAC or a payload chunk failed to authenticate,
-	// or the file is truncated: it was tampered with or cut short.
+	// the file is cut short (or empty), the header's syntax is broken, or
+	// the decrypted document does not parse or breaks the format's rules.
 	ErrDamaged = errors.New("vault is damaged")
-	// ErrNotVault: no age header, or an age file for other recipients.
+	// ErrNotVault: not an age file, an age file for other recipients, or a
+	// passphrase age file whose JSON has no version.
 	ErrNotVault = errors.New("not a vault")
 	// ErrNewerVersion: the document inside was written by a newer version of
-	// this software; it is never rewritten by this one.
+	// this software; this one neither opens nor rewrites it.
 	ErrNewerVersion = errors.New("vault was written by a newer version")
 	// ErrMissing: there is no vault file at the path.
 	ErrMissing = errors.New("vault missing")
