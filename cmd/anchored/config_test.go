@@ -101,7 +101,7 @@ func TestUsage(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errb strings.Builder
-			code := run(t.Context(), tc.args, func(string) string { return "" }, &out, &errb)
+			code := run(t.Context(), tc.args, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
 			if code != tc.code || !strings.Contains(out.String(), tc.inStdout) || !strings.Contains(errb.String(), tc.inStderr) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d with %q / %q", code, out.String(), errb.String(), tc.code, tc.inStdout, tc.inStderr)
 			}
@@ -112,7 +112,7 @@ func TestUsage(t *testing.T) {
 func TestEnvProblemsOneLineEach(t *testing.T) {
 	env := map[string]string{"ANCHORE_OAUTH_ENABLED": "maybe", "ANCHORE_OAUTH_TOKEN_EXPIRATION": "soon", "HOME": t.TempDir()}
 	var out, errb strings.Builder
-	code := run(t.Context(), []string{"anchored", "--config", filepath.Join(t.TempDir(), "none.yaml")}, func(k string) string { return env[k] }, &out, &errb)
+	code := run(t.Context(), []string{"anchored", "--config", filepath.Join(t.TempDir(), "none.yaml")}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
 	lines := strings.Split(strings.TrimSuffix(errb.String(), "\n"), "\n")
 	if code != 2 || len(lines) != 2 || !strings.Contains(lines[0], "ANCHORE_OAUTH_ENABLED") || !strings.Contains(lines[1], "ANCHORE_OAUTH_TOKEN_EXPIRATION") {
 		t.Errorf("exit %d, stderr %q; want 2 and one line per bad variable", code, errb.String())

@@ -22,6 +22,8 @@ import (
 	"github.com/anchored/anchored/internal/throttle"
 	"github.com/anchored/anchored/internal/version"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -46,10 +48,20 @@ func noStart(errs ...error) error { return &exitError{code: exitNoStart, lines: 
 // gracePeriod bounds how long a stop waits for requests in flight.
 const gracePeriod = 30 * time.Second
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// The tree (name, usage, flags) lives in internal/anchoredcli, where the
 	// man page and completions are generated from.
 	cmd := anchoredcli.Command()
+	for _, sub := range cmd.Commands {
+		if sub.Name == anchoredcli.ECRCommand {
+			sub.Action = func(ctx context.Context, _ *cli.Command) error {
+				// The AWS SDK in this process, for a helper that does not
+				// link it; the request and reply (secrets included) only
+				// ever travel on stdin and stdout.
+				return ecrexec.Serve(ctx, awsecr.Client{}, stdin, stdout)
+			}
+		}
+	}
 	cmd.Writer = stdout // --help and --version
 	cmd.ErrWriter = stderr
 	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {} // we choose the exit code
@@ -134,7 +146,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		// ECR tokens live in this process's memory, one AWS call per
 		// registry at a time (registries API and helper endpoints).
 		Registries: tokenserver.RegistryOptions{
-			Resolver:      &ecr.Resolver{AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
+			Resolver:      &ecr.Resolver{AWS: awsecr.Client{}, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
 			HelperAccount: cfg.HelperAccount,
 		},
 	}, store)

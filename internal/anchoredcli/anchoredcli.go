@@ -29,5 +29,17 @@ func Command() *cli.Command {
 			&cli.StringFlag{Name: "socket", Usage: "Unix socket (env ANCHORED_SOCKET)"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "file holding the vault passphrase (env ANCHORE_VAULT_PASSPHRASE_FILE)"},
 		},
+		Commands: []*cli.Command{{
+			// docker-credential-anchore runs it on an ECR token cache miss
+			// (pkg/helper/ecr/ecrexec), so that the helper does not link
+			// the AWS SDK. Internal: hidden from help, man page and
+			// completions; its action is set by cmd/anchored.
+			Name:   ECRCommand,
+			Usage:  "answer one ECR request of docker-credential-anchore (JSON on stdin and stdout)",
+			Hidden: true,
+		}},
 	}
 }
+
+// ECRCommand is the hidden subcommand docker-credential-anchore runs.
+const ECRCommand = "ecr"

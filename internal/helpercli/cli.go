@@ -14,6 +14,8 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/anchored/anchored/internal/version"
+	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
 )
 
 // Name is the binary's name, as Docker finds it on PATH.
@@ -31,6 +33,19 @@ type Env struct {
 	// Transport carries registry validation requests; nil means
 	// http.DefaultTransport (tests trust their own CA through it).
 	Transport http.RoundTripper
+	// ECR reaches AWS for awsecr entries (host recognition, token
+	// fetches); nil means "anchored ecr" (ecrexec), which keeps the AWS SDK
+	// out of this binary. It is only asked on a token cache miss and when
+	// guessing a registry's type.
+	ECR ecr.AWS
+}
+
+// ecr returns the AWS access of awsecr entries.
+func (e *Env) ecr() ecr.AWS {
+	if e.ECR != nil {
+		return e.ECR
+	}
+	return ecrexec.Client{}
 }
 
 // Exit codes (SPEC section 4).

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -74,6 +75,9 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 		Now:       func() time.Time { return f.now },
 		Transport: f.transport,
 		Prompt:    f.prompt,
+		// The SDK in process: these tests are about the CLI; the
+		// e2e tests run the built binaries, through "anchored ecr".
+		ECR: awsecr.Client{},
 	})
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
 }

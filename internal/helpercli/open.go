@@ -83,9 +83,12 @@ func (s settings) ecrLockDir() string {
 }
 
 // newResolver is the ECR resolver of direct mode: tokens cached sealed in
-// the vault, one fetch per registry across processes by a lock file.
+// the vault, one fetch per registry across processes by a lock file, and
+// AWS reached through "anchored ecr" only on a miss (lock, re-check, then
+// the child process).
 func (s settings) newResolver(env *Env, v *vault.Vault) *ecr.Resolver {
 	return &ecr.Resolver{
+		AWS:          env.ecr(),
 		AllowIAMAuto: s.cfg.AllowAWSECRIAMAuto,
 		Now:          env.Now,
 		Cache:        ecr.NewVaultCache(v),

@@ -127,8 +127,11 @@ func registryPut(ctx context.Context, cmd *cli.Command, env *Env, update bool) e
 		return failed(err)
 	}
 	if e.Type == "" && !update {
-		var guessed bool
-		if e.Type, guessed = helper.GuessType(key); guessed {
+		typ, guessed, err := helper.GuessType(ctx, env.ecr(), key)
+		if err != nil {
+			return failed(fmt.Errorf("%w (or give --registry-type)", err))
+		}
+		if e.Type = typ; guessed {
 			fmt.Fprintln(env.Stderr, helper.GuessWarning)
 		}
 	}

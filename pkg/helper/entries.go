@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -45,15 +46,26 @@ type Entry struct {
 	ServerURL string
 }
 
+// HostParser recognises ECR hosts: ecr.AWS's Parse (awsecr in process, or
+// through "anchored ecr" in the helper, which does not link ecr-login).
+type HostParser interface {
+	Parse(ctx context.Context, host string) (ecr.Registry, bool, error)
+}
+
 // GuessType returns the type a registry gets when none is given: awsecr for
-// an ECR host (as ecr-login recognises them; ECR Public is not one), else
-// docker_v2. guessed reports an awsecr guess, which deserves GuessWarning.
-func GuessType(registry string) (typ string, guessed bool) {
+// an ECR host (as ecr-login recognises them, asked through p; ECR Public is
+// not one), else docker_v2. guessed reports an awsecr guess, which deserves
+// GuessWarning. err is p failing to answer (the ECR helper missing).
+func GuessType(ctx context.Context, p HostParser, registry string) (typ string, guessed bool, err error) {
 	host, _, _ := strings.Cut(registry, "/")
-	if _, ok := ecr.Parse(host); ok {
-		return TypeAWSECR, true
+	_, ok, err := p.Parse(ctx, host)
+	if err != nil {
+		return "", false, err
 	}
-	return TypeDockerV2, false
+	if ok {
+		return TypeAWSECR, true, nil
+	}
+	return TypeDockerV2, false, nil
 }
 
 // CheckType validates a registry type.
@@ -97,15 +109,17 @@ func EntryKey(registry string) string {
 	return normalizeHost(host)
 }
 
-// AddRegistry adds an entry to account. Without a type it is guessed
-// (GuessType). A duplicate is ErrExists.
+// AddRegistry adds an entry to account. Without a type it is docker_v2, as
+// in Anchore's API; the CLI guesses first (GuessType), which may need AWS
+// knowledge and so happens outside the vault's lock. A duplicate is
+// ErrExists.
 func AddRegistry(d *vault.Document, account string, e Entry, now time.Time) (*vault.Registry, error) {
 	key, err := CheckRegistryName(e.Registry)
 	if err != nil {
 		return nil, err
 	}
 	if e.Type == "" {
-		e.Type, _ = GuessType(key)
+		e.Type = TypeDockerV2
 	}
 	if err := CheckType(e.Type); err != nil {
 		return nil, err

@@ -1,10 +1,12 @@
 package helper
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -99,9 +101,22 @@ func TestGuessType(t *testing.T) {
 		{"public.ecr.aws", TypeDockerV2, false},
 		{"registry.example.com", TypeDockerV2, false},
 	} {
-		got, guessed := GuessType(tc.reg)
-		if got != tc.want || guessed != tc.guessed {
-			t.Errorf("GuessType(%q) = %q, %v; want %q, %v", tc.reg, got, guessed, tc.want, tc.guessed)
+		got, guessed, err := GuessType(context.Background(), awsecr.Client{}, tc.reg)
+		if err != nil || got != tc.want || guessed != tc.guessed {
+			t.Errorf("GuessType(%q) = %q, %v, %v; want %q, %v", tc.reg, got, guessed, err, tc.want, tc.guessed)
 		}
+	}
+	// A parser that cannot answer is an error, never a silent docker_v2.
+	if typ, _, err := GuessType(context.Background(), &fakeAWS{err: errNoAnchored}, "123456789012.dkr.ecr.us-east-1.amazonaws.com"); !errors.Is(err, errNoAnchored) || typ != "" {
+		t.Errorf("GuessType with a failing parser = %q, %v; want an error", typ, err)
+	}
+}
+
+// AddRegistry without a type stores docker_v2 (callers guess first).
+func TestAddRegistryDefaultType(t *testing.T) {
+	d := vault.NewDocument()
+	r, err := AddRegistry(d, "admin", Entry{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", User: "u", Pass: "p"}, t0)
+	if err != nil || r.Type != TypeDockerV2 {
+		t.Errorf("AddRegistry without a type = %+v, %v; want docker_v2", r, err)
 	}
 }

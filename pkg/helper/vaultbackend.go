@@ -87,25 +87,17 @@ func Resolve(ctx context.Context, d *vault.Document, account string, k Key, serv
 	if res == nil {
 		return Credentials{}, fmt.Errorf("ecr entry %q: no ECR resolver configured", r.Registry)
 	}
-	host, _, _ := cutHost(r.Registry)
-	if _, isECR := ecr.Parse(host); !isECR {
-		// A wildcard or repository entry: the token is for the host asked.
-		host = k.Host
-	}
-	tok, err := res.Token(ctx, account, host, ecr.Credentials{User: r.User, Pass: r.Pass})
+	// The token is for the host asked. The entry matched k by the lookup
+	// rule, so its host part is k's host unless it is a wildcard ("*" or
+	// "123456789012.dkr.ecr.eu-west-1.amazonaws.com*"), when k's host is the
+	// one to ask for. Deciding this needs no ecr-login: a cached token is
+	// served without asking whether the host is ECR (a host that is not
+	// fails at fetch time with ecr.ErrNotECR, and is never cached).
+	tok, err := res.Token(ctx, account, k.Host, ecr.Credentials{User: r.User, Pass: r.Pass})
 	if err != nil {
 		return Credentials{}, fmt.Errorf("ecr entry %q: %w", r.Registry, err)
 	}
 	return Credentials{ServerURL: serverURL, Username: tok.Username, Secret: tok.Password}, nil
-}
-
-func cutHost(key string) (host, path string, ok bool) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i:], true
-		}
-	}
-	return key, "", false
 }
 
 // errUnchanged makes vault.Update write nothing.

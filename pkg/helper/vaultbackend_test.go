@@ -163,17 +163,13 @@ func TestVaultBackendECR(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := v.Update(ctx, func(d *vault.Document) error {
-		_, err := AddRegistry(d, "admin", Entry{Registry: host, User: "AKIAEXAMPLE", Pass: "secret"}, t0)
+		_, err := AddRegistry(d, "admin", Entry{Registry: host, Type: TypeAWSECR, User: "AKIAEXAMPLE", Pass: "secret"}, t0)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	reg, ok := ecr.Parse(host)
-	if !ok {
-		t.Fatalf("ecr.Parse(%q) failed", host)
-	}
 	creds := ecr.Credentials{User: "AKIAEXAMPLE", Pass: "secret"}
-	key, err := ecr.CacheKey("admin", reg, creds)
+	key, err := ecr.CacheKey("admin", host, creds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +178,10 @@ func TestVaultBackendECR(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
+	aws := &fakeAWS{err: errNoAnchored}
 	b.Resolver = func(*vault.Vault) *ecr.Resolver {
 		calls++
-		return &ecr.Resolver{Now: func() time.Time { return t0 }, Cache: cache}
+		return &ecr.Resolver{AWS: aws, Now: func() time.Time { return t0 }, Cache: cache}
 	}
 	c, err := b.Get(ctx, host+"/team/app")
 	if err != nil || c.Username != "AWS" || c.Secret != "ecr-token" {
@@ -193,6 +190,29 @@ func TestVaultBackendECR(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("resolver built %d times, want 1", calls)
 	}
+	// A cached token is served without asking AWS anything (in the helper,
+	// without starting "anchored ecr").
+	if aws.parses != 0 || aws.fetches != 0 {
+		t.Errorf("AWS asked %d parses and %d fetches for a cached token, want none", aws.parses, aws.fetches)
+	}
+}
+
+var errNoAnchored = errors.New("anchored not found")
+
+// fakeAWS answers every call with err and counts the calls.
+type fakeAWS struct {
+	err             error
+	parses, fetches int
+}
+
+func (f *fakeAWS) Parse(context.Context, string) (ecr.Registry, bool, error) {
+	f.parses++
+	return ecr.Registry{}, false, f.err
+}
+
+func (f *fakeAWS) Fetch(context.Context, string, ecr.Credentials) (ecr.Token, error) {
+	f.fetches++
+	return ecr.Token{}, f.err
 }
 
 // Concurrent stores: the same entry at once all succeed (docker login

@@ -19,6 +19,7 @@ import (
 	"github.com/anchored/anchored/pkg/helper/backendtest"
 	"github.com/anchored/anchored/pkg/helper/daemonclient"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -100,7 +101,9 @@ func TestBackendBehaviour(t *testing.T) {
 func TestBackendsAgree(t *testing.T) {
 	ctx := context.Background()
 	path := emptyVault(t)
-	direct := vaultBackendOver(path, func(v *vault.Vault) *ecr.Resolver { return &ecr.Resolver{Cache: ecr.NewVaultCache(v)} })
+	direct := vaultBackendOver(path, func(v *vault.Vault) *ecr.Resolver {
+		return &ecr.Resolver{AWS: awsecr.Client{}, Cache: ecr.NewVaultCache(v)}
+	})
 	for _, c := range []helper.Credentials{
 		{ServerURL: "https://index.docker.io/v1/", Username: "hub", Secret: "hub-secret"},
 		{ServerURL: "reg.example.com:5000", Username: "u", Secret: "reg-secret"},
@@ -121,7 +124,7 @@ func TestBackendsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	daemon := daemonOver(t, path, RegistryOptions{Resolver: &ecr.Resolver{}})
+	daemon := daemonOver(t, path, RegistryOptions{Resolver: &ecr.Resolver{AWS: awsecr.Client{}}})
 	answer := func(b helper.Backend, url string) string {
 		c, err := b.Get(ctx, url)
 		if err != nil {
@@ -178,7 +181,7 @@ func TestConcurrentECRGetsOneCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := daemonOver(t, path, RegistryOptions{Resolver: &ecr.Resolver{}})
+	c := daemonOver(t, path, RegistryOptions{Resolver: &ecr.Resolver{AWS: awsecr.Client{}}})
 	var wg sync.WaitGroup
 	answers := make([]helper.Credentials, 20)
 	errs := make([]error, 20)

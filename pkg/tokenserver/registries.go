@@ -243,7 +243,7 @@ func (s *Server) refreshECR(ctx context.Context, account string, reg vault.Regis
 		return
 	}
 	host, _, _ := strings.Cut(reg.Registry, "/")
-	if _, ok := ecr.Parse(host); !ok {
+	if _, ok, err := res.Parse(ctx, host); err != nil || !ok {
 		return
 	}
 	if _, err := res.Token(ctx, account, host, ecr.Credentials{User: reg.User, Pass: reg.Pass}); err != nil {

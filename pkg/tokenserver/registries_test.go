@@ -15,6 +15,7 @@ import (
 
 	"github.com/anchored/anchored/internal/regtest"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 )
 
 // Every response of every test in this package passes through
@@ -107,7 +108,7 @@ func TestMain(m *testing.M) {
 
 func TestRegistriesAPI(t *testing.T) {
 	reg := regtest.Start(t)
-	e := newEnv(t, Config{Registries: RegistryOptions{Transport: reg.Transport, Resolver: &ecr.Resolver{}}})
+	e := newEnv(t, Config{Registries: RegistryOptions{Transport: reg.Transport, Resolver: &ecr.Resolver{AWS: awsecr.Client{}}}})
 	e.mkUser("acct2", "bob", "bob-password")
 	h := reg.Host
 	esc := url.PathEscape

@@ -1,15 +1,18 @@
 // Package ecr resolves Amazon ECR registry entries to short-lived ECR
 // authorization tokens (SPEC section 5).
 //
-// Hosts are recognised with ecr-login's api.ExtractRegistry; tokens come from
-// the AWS SDK v2's own ECR client, with an aws.Config from
-// config.LoadDefaultConfig so that the SDK's endpoint variables
-// (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS,
-// AWS_EC2_METADATA_SERVICE_ENDPOINT) are honoured. Tokens are cached with their
-// expiry, renewed when less than RenewBefore remains, and fetched once for
-// many concurrent callers (singleflight in process, a lock file per cache key
-// across processes). docs/ecr.md describes the behaviour; the exported names
-// below are relied on by pkg/helper and the daemon.
+// This package is deliberately light: it links neither the AWS SDK nor
+// ecr-login, because docker-credential-anchore imports it and Go runs every
+// linked package's init before main, on every "get" Docker makes (the SDK's
+// and ecr-login's inits alone cost more than a whole trivial helper). What
+// needs AWS goes through the AWS interface: pkg/helper/ecr/awsecr implements
+// it in process with the SDK (the daemon), and pkg/helper/ecr/ecrexec by
+// running "anchored ecr" (the helper, and only on a cache miss).
+//
+// The Resolver caches tokens with their expiry, renews them when less than
+// RenewBefore remains, and fetches once for many concurrent callers
+// (singleflight in process, a lock file per cache key across processes).
+// docs/ecr.md describes the behaviour.
 package ecr
 
 import (
@@ -18,8 +21,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/awslabs/amazon-ecr-credential-helper/ecr-login/api"
 )
 
 // ErrIAMAutoDisabled is returned for awsauto and _iam_role entries when
@@ -37,6 +38,8 @@ var (
 	// ErrToken: AWS did not give a token (the wrapped error says why: the
 	// AWS error code and message, never a secret).
 	ErrToken = errors.New("cannot get an Amazon ECR token")
+	// ErrNoAWS: the Resolver was given no AWS implementation.
+	ErrNoAWS = errors.New("no access to AWS configured for ECR")
 )
 
 // Special user and password values of awsecr entries (Anchore's).
@@ -47,6 +50,10 @@ const (
 	// host's identity assumes that role.
 	IAMRoleUser = "_iam_role"
 )
+
+// RoleSessionName names the STS sessions of _iam_role entries, so that
+// CloudTrail shows who assumed the role.
+const RoleSessionName = "anchored-ecr"
 
 // RenewBefore is how long before its expiry a cached token is renewed. A
 // token with less than this left is never served from the cache, so a client
@@ -77,6 +84,19 @@ type Token struct {
 	ExpiresAt     time.Time
 }
 
+// AWS is everything the Resolver needs from AWS. Both methods accept a
+// server URL or key (scheme, port and path are ignored).
+type AWS interface {
+	// Parse recognises an ECR host as ecr-login's api.ExtractRegistry does.
+	// ok is false for any other host (ECR Public included); err is a
+	// failure to answer at all (the "anchored ecr" helper missing).
+	Parse(ctx context.Context, host string) (reg Registry, ok bool, err error)
+	// Fetch asks AWS for a new token for host with creds, whatever any
+	// cache holds. Its errors wrap ErrNotECR, ErrBadCredentials or
+	// ErrToken where they are one of those, and never hold a secret.
+	Fetch(ctx context.Context, host string, creds Credentials) (Token, error)
+}
+
 // Cache keeps tokens between calls: in anchored's memory, or sealed in the
 // vault in direct mode. Keys never contain a secret.
 type Cache interface {
@@ -90,12 +110,14 @@ type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
-// Parse recognises an ECR host (a server URL or key is accepted; scheme,
-// port and path are ignored). The input is lowercased first: host names are
-// case-insensitive but ecr-login's pattern is not. ECR Public
-// (public.ecr.aws) is not an ECR host here: its tokens come from another
-// service and it is never guessed as awsecr.
-func Parse(host string) (Registry, bool) {
+// HostName is the host part of a server URL or key as Parse names it in
+// Registry.Host: trimmed, lowercased (host names are case-insensitive but
+// ecr-login's pattern is not), without scheme, user info, port, path, query
+// or fragment. "" when there is no host. It needs no AWS knowledge, so the
+// cache key can be computed, and a cached token served, without asking
+// whether the host is ECR at all: a non-ECR host is never cached, because
+// its fetch fails with ErrNotECR.
+func HostName(host string) string {
 	s := strings.ToLower(strings.TrimSpace(host))
 	// ExtractRegistry strips only "https://"; a key may also carry "http://".
 	for _, scheme := range []string{"https://", "http://"} {
@@ -108,15 +130,11 @@ func Parse(host string) (Registry, bool) {
 		s = s[:i]
 	}
 	if s == "" {
-		return Registry{}, false
-	}
-	r, err := api.ExtractRegistry(s)
-	if err != nil || r.Service != api.ServiceECR {
-		return Registry{}, false
+		return ""
 	}
 	u, err := url.Parse("https://" + s)
 	if err != nil {
-		return Registry{}, false
+		return ""
 	}
-	return Registry{Host: u.Hostname(), ID: r.ID, Region: r.Region, FIPS: r.FIPS}, true
+	return u.Hostname()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/anchored/anchored/internal/awsfake"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -42,7 +43,7 @@ func runChild() error {
 	if err != nil {
 		return err
 	}
-	r := &ecr.Resolver{Cache: ecr.NewVaultCache(v), Locker: ecr.NewLockDir(os.Getenv(childLocksEnv))}
+	r := &ecr.Resolver{AWS: awsecr.Client{}, Cache: ecr.NewVaultCache(v), Locker: ecr.NewLockDir(os.Getenv(childLocksEnv))}
 	tok, err := r.Token(ctx, "admin", testHost, ecr.Credentials{User: testKeyID, Pass: testSecret})
 	if err != nil {
 		return err

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -17,21 +15,20 @@ import (
 const DefaultFetchTimeout = time.Minute
 
 // Resolver fetches and caches tokens. Set the fields before the first call
-// and do not copy it afterwards. Nil fields take defaults: Now time.Now, Cache
-// a private in-memory cache, Locker none (one process only), LoadConfig
-// config.LoadDefaultConfig, HTTPClient the SDK's, Logger discards.
+// and do not copy it afterwards. AWS is required; nil optional fields take
+// defaults: Now time.Now, Cache a private in-memory cache, Locker none (one
+// process only), Logger discards.
 type Resolver struct {
+	// AWS recognises hosts and fetches tokens: awsecr.Client in process,
+	// ecrexec.Client through "anchored ecr". It is only asked on a cache
+	// miss (and by Check and Parse), never to serve a cached token.
+	AWS AWS
 	// AllowIAMAuto is allow_awsecr_iam_auto: awsauto and _iam_role entries
 	// spend the host's own AWS identity and are refused without it.
 	AllowIAMAuto bool
 	Now          func() time.Time
 	Cache        Cache
 	Locker       Locker
-
-	// LoadConfig builds the AWS configuration (tests may wrap it).
-	LoadConfig func(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error)
-	// HTTPClient carries every AWS request (STS, IMDS, ECR) when set.
-	HTTPClient aws.HTTPClient
 	// Logger gets warnings: a cache that could not be read or written, a
 	// renewal that failed while the cached token was still valid.
 	Logger *slog.Logger
@@ -66,18 +63,49 @@ func (r *Resolver) logger() *slog.Logger {
 }
 
 // CacheKey is the cache (and lock) key of an entry: the account, the
-// registry host and a name of the credentials that holds no secret (a hash
-// of the access key id, "awsauto", or the role ARN).
-func CacheKey(account string, reg Registry, creds Credentials) (string, error) {
-	p, err := classify(creds)
+// registry host (HostName: for an ECR host the same as Parse's Host, so the
+// key needs no AWS knowledge) and a name of the credentials that holds no
+// secret (a hash of the access key id, "awsauto", or the role ARN).
+func CacheKey(account, host string, creds Credentials) (string, error) {
+	h := HostName(host)
+	if h == "" {
+		return "", fmt.Errorf("%w: %q", ErrNotECR, host)
+	}
+	a, err := Classify(creds)
 	if err != nil {
 		return "", err
 	}
-	return cacheKey(account, reg, p), nil
+	return cacheKey(account, h, a), nil
 }
 
-func cacheKey(account string, reg Registry, p plan) string {
-	return fmt.Sprintf("%q %s %s", account, reg.Host, p.identity)
+func cacheKey(account, hostName string, a Auth) string {
+	return fmt.Sprintf("%q %s %s", account, hostName, a.Identity)
+}
+
+// Parse asks AWS whether host is an ECR host (see AWS.Parse).
+func (r *Resolver) Parse(ctx context.Context, host string) (Registry, bool, error) {
+	if r.AWS == nil {
+		return Registry{}, false, ErrNoAWS
+	}
+	return r.AWS.Parse(ctx, host)
+}
+
+// prepare checks what can be checked without AWS: a host, usable
+// credentials, and the host-identity setting. It never calls AWS, so a
+// refused entry costs no AWS call (and no process).
+func (r *Resolver) prepare(host string, creds Credentials) (string, Auth, error) {
+	h := HostName(host)
+	if h == "" {
+		return "", Auth{}, fmt.Errorf("%w: %q", ErrNotECR, host)
+	}
+	a, err := Classify(creds)
+	if err != nil {
+		return "", Auth{}, err
+	}
+	if a.UsesHostIdentity() && !r.AllowIAMAuto {
+		return "", Auth{}, ErrIAMAutoDisabled
+	}
+	return h, a, nil
 }
 
 // fresh says whether a cached token may be served at now.
@@ -87,19 +115,14 @@ func fresh(t Token, now time.Time) bool {
 
 // Token returns a valid token for the registry host of an entry of
 // account with creds.
+// A cached fresh token is served without asking AWS anything, not even
+// whether host is ECR (a host that is not was never cached).
 func (r *Resolver) Token(ctx context.Context, account, host string, creds Credentials) (Token, error) {
-	reg, ok := Parse(host)
-	if !ok {
-		return Token{}, fmt.Errorf("%w: %q", ErrNotECR, host)
-	}
-	p, err := classify(creds)
+	h, a, err := r.prepare(host, creds)
 	if err != nil {
 		return Token{}, err
 	}
-	if p.mode != modeStatic && !r.AllowIAMAuto {
-		return Token{}, ErrIAMAutoDisabled
-	}
-	key := cacheKey(account, reg, p)
+	key := cacheKey(account, h, a)
 	if t, ok := r.load(ctx, key); ok && fresh(t, r.now()) {
 		return t, nil
 	}
@@ -114,7 +137,7 @@ func (r *Resolver) Token(ctx context.Context, account, host string, creds Creden
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
-		return r.fetchShared(fctx, key, reg, p)
+		return r.fetchShared(fctx, key, h, creds)
 	})
 	select {
 	case <-ctx.Done():
@@ -129,7 +152,7 @@ func (r *Resolver) Token(ctx context.Context, account, host string, creds Creden
 
 // fetchShared takes the cross-process lock, re-checks the cache (another
 // process may have fetched while we waited), and only then calls AWS.
-func (r *Resolver) fetchShared(ctx context.Context, key string, reg Registry, p plan) (Token, error) {
+func (r *Resolver) fetchShared(ctx context.Context, key, host string, creds Credentials) (Token, error) {
 	if r.Locker != nil {
 		unlock, err := r.Locker.Lock(ctx, key)
 		if err != nil {
@@ -141,20 +164,20 @@ func (r *Resolver) fetchShared(ctx context.Context, key string, reg Registry, p 
 	if haveCached && fresh(cached, r.now()) {
 		return cached, nil
 	}
-	t, err := r.fetchValid(ctx, reg, p)
+	t, err := r.fetchValid(ctx, host, creds)
 	if err != nil {
 		// A renewal that failed while the old token is still valid serves
 		// the old one: an ECR hiccup should not break pulls for the last
 		// half hour of a token's life. An expired token is never served.
 		if haveCached && r.now().Before(cached.ExpiresAt) {
 			r.logger().Warn("ecr token renewal failed; serving the cached token until it expires",
-				"registry", reg.Host, "expires_at", cached.ExpiresAt, "err", err)
+				"registry", host, "expires_at", cached.ExpiresAt, "err", err)
 			return cached, nil
 		}
 		return Token{}, err
 	}
 	if err := r.cache().Store(ctx, key, t); err != nil {
-		r.logger().Warn("ecr token cache not written", "registry", reg.Host, "err", err)
+		r.logger().Warn("ecr token cache not written", "registry", host, "err", err)
 	}
 	return t, nil
 }
@@ -175,37 +198,36 @@ func (r *Resolver) load(ctx context.Context, key string) (Token, bool) {
 // token cached under the same access key id would otherwise pass a wrong
 // new secret.
 func (r *Resolver) Check(ctx context.Context, account, host string, creds Credentials) (Token, error) {
-	reg, ok := Parse(host)
-	if !ok {
-		return Token{}, fmt.Errorf("%w: %q", ErrNotECR, host)
-	}
-	p, err := classify(creds)
+	h, a, err := r.prepare(host, creds)
 	if err != nil {
 		return Token{}, err
 	}
-	if p.mode != modeStatic && !r.AllowIAMAuto {
-		return Token{}, ErrIAMAutoDisabled
-	}
-	t, err := r.fetchValid(ctx, reg, p)
+	t, err := r.fetchValid(ctx, h, creds)
 	if err != nil {
 		return Token{}, err
 	}
-	if err := r.cache().Store(ctx, cacheKey(account, reg, p), t); err != nil {
-		r.logger().Warn("ecr token cache not written", "registry", reg.Host, "err", err)
+	if err := r.cache().Store(ctx, cacheKey(account, h, a), t); err != nil {
+		r.logger().Warn("ecr token cache not written", "registry", h, "err", err)
 	}
 	return t, nil
 }
 
-// fetchValid is fetch, refusing a token that is already expired by our
-// clock (a badly skewed clock): an expired token is never served.
-func (r *Resolver) fetchValid(ctx context.Context, reg Registry, p plan) (Token, error) {
-	t, err := r.fetch(ctx, reg, p)
+// fetchValid asks AWS, stamps the token with our clock's request time (the
+// vault cache prunes by it), and refuses a token that is already expired by
+// our clock (a badly skewed clock): an expired token is never served.
+func (r *Resolver) fetchValid(ctx context.Context, host string, creds Credentials) (Token, error) {
+	if r.AWS == nil {
+		return Token{}, ErrNoAWS
+	}
+	requested := r.now()
+	t, err := r.AWS.Fetch(ctx, host, creds)
 	if err != nil {
 		return Token{}, err
 	}
+	t.RequestedAt = requested
 	if !r.now().Before(t.ExpiresAt) {
 		return Token{}, fmt.Errorf("%w for %s: the token ECR returned expired at %s (is the clock right?)",
-			ErrToken, reg.Host, t.ExpiresAt.Format(time.RFC3339))
+			ErrToken, host, t.ExpiresAt.Format(time.RFC3339))
 	}
 	return t, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/anchored/anchored/internal/awsfake"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 )
 
 const (
@@ -58,7 +59,7 @@ func TestTokenStaticKeys(t *testing.T) {
 	t.Setenv("AWS_PROFILE", "someone-elses-profile")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
-	r := &ecr.Resolver{}
+	r := &ecr.Resolver{AWS: awsecr.Client{}}
 
 	tok, err := r.Token(t.Context(), "admin", "https://"+testHost+"/v2/", ecr.Credentials{User: testKeyID, Pass: testSecret})
 	if err != nil {
@@ -98,7 +99,7 @@ func TestTokenAWSAuto(t *testing.T) {
 		t.Run(creds.User+"/"+creds.Pass, func(t *testing.T) {
 			fake := awsfake.Start(t)
 			fake.Setenv(t)
-			r := &ecr.Resolver{AllowIAMAuto: true}
+			r := &ecr.Resolver{AWS: awsecr.Client{}, AllowIAMAuto: true}
 			tok, err := r.Token(t.Context(), "admin", testHost, creds)
 			if err != nil {
 				t.Fatalf("Token: %v", err)
@@ -132,7 +133,7 @@ func TestIAMAutoDisabled(t *testing.T) {
 		{User: "_iam_role", Pass: testRoleARN},
 	} {
 		t.Run(creds.User, func(t *testing.T) {
-			r := &ecr.Resolver{}
+			r := &ecr.Resolver{AWS: awsecr.Client{}}
 			_, err := r.Token(t.Context(), "admin", testHost, creds)
 			if !errors.Is(err, ecr.ErrIAMAutoDisabled) {
 				t.Fatalf("err = %v, want ErrIAMAutoDisabled", err)
@@ -158,7 +159,7 @@ func TestIAMRole(t *testing.T) {
 		t.Run(tt.pass, func(t *testing.T) {
 			fake := awsfake.Start(t)
 			fake.Setenv(t)
-			r := &ecr.Resolver{AllowIAMAuto: true}
+			r := &ecr.Resolver{AWS: awsecr.Client{}, AllowIAMAuto: true}
 			tok, err := r.Token(t.Context(), "admin", testHost, ecr.Credentials{User: "_iam_role", Pass: tt.pass})
 			if err != nil {
 				t.Fatalf("Token: %v", err)
@@ -201,7 +202,7 @@ func TestBadCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &ecr.Resolver{AllowIAMAuto: true}
+			r := &ecr.Resolver{AWS: awsecr.Client{}, AllowIAMAuto: true}
 			_, err := r.Token(t.Context(), "admin", tt.host, tt.creds)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("err = %v, want %v", err, tt.want)
@@ -215,7 +216,7 @@ func TestRenewal(t *testing.T) {
 	fake.Setenv(t)
 	clk := newClock()
 	fake.SetNow(clk.Now)
-	r := &ecr.Resolver{Now: clk.Now}
+	r := &ecr.Resolver{AWS: awsecr.Client{}, Now: clk.Now}
 	creds := ecr.Credentials{User: testKeyID, Pass: testSecret}
 	get := func() ecr.Token {
 		t.Helper()
@@ -266,7 +267,7 @@ func TestECRError(t *testing.T) {
 	fake.Setenv(t)
 	fake.FailECR(http.StatusBadRequest, "AccessDeniedException",
 		"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:GetAuthorizationToken")
-	r := &ecr.Resolver{}
+	r := &ecr.Resolver{AWS: awsecr.Client{}}
 	_, err := r.Token(t.Context(), "admin", testHost, ecr.Credentials{User: testKeyID, Pass: testSecret})
 	if !errors.Is(err, ecr.ErrToken) {
 		t.Fatalf("err = %v, want ErrToken", err)
@@ -288,7 +289,7 @@ func TestECRError(t *testing.T) {
 func TestConcurrentInProcess(t *testing.T) {
 	fake := awsfake.Start(t)
 	fake.Setenv(t)
-	r := &ecr.Resolver{}
+	r := &ecr.Resolver{AWS: awsecr.Client{}}
 	const n = 20
 	var wg sync.WaitGroup
 	passwords := make([]string, n)
@@ -321,12 +322,10 @@ func TestConcurrentInProcess(t *testing.T) {
 // TestCacheKeys: different accounts, hosts and credentials never share a
 // token, and a key holds no secret.
 func TestCacheKeys(t *testing.T) {
-	reg, _ := ecr.Parse(testHost)
-	other, _ := ecr.Parse("123456789012.dkr.ecr.us-east-1.amazonaws.com")
 	keys := map[string]string{}
-	add := func(name, account string, reg ecr.Registry, c ecr.Credentials) {
+	add := func(name, account, host string, c ecr.Credentials) {
 		t.Helper()
-		k, err := ecr.CacheKey(account, reg, c)
+		k, err := ecr.CacheKey(account, host, c)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -338,13 +337,28 @@ func TestCacheKeys(t *testing.T) {
 		}
 		keys[k] = name
 	}
-	add("static", "admin", reg, ecr.Credentials{User: testKeyID, Pass: testSecret})
-	add("other account", "team", reg, ecr.Credentials{User: testKeyID, Pass: testSecret})
-	add("other region", "admin", other, ecr.Credentials{User: testKeyID, Pass: testSecret})
-	add("other key", "admin", reg, ecr.Credentials{User: "AKIAOTHER", Pass: testSecret})
-	add("awsauto", "admin", reg, ecr.Credentials{User: "awsauto", Pass: "awsauto"})
-	add("role", "admin", reg, ecr.Credentials{User: "_iam_role", Pass: testRoleARN})
-	add("role with external id", "admin", reg, ecr.Credentials{User: "_iam_role", Pass: testRoleARN + ";ext-secretish"})
+	add("static", "admin", testHost, ecr.Credentials{User: testKeyID, Pass: testSecret})
+	add("other account", "team", testHost, ecr.Credentials{User: testKeyID, Pass: testSecret})
+	add("other region", "admin", "123456789012.dkr.ecr.us-east-1.amazonaws.com", ecr.Credentials{User: testKeyID, Pass: testSecret})
+	add("other key", "admin", testHost, ecr.Credentials{User: "AKIAOTHER", Pass: testSecret})
+	add("awsauto", "admin", testHost, ecr.Credentials{User: "awsauto", Pass: "awsauto"})
+	add("role", "admin", testHost, ecr.Credentials{User: "_iam_role", Pass: testRoleARN})
+	add("role with external id", "admin", testHost, ecr.Credentials{User: "_iam_role", Pass: testRoleARN + ";ext-secretish"})
+
+	// The key names the host as Parse does, whatever form it was given in,
+	// so that it needs no ecr-login and matches the keys of tokens sealed
+	// before the split.
+	creds := ecr.Credentials{User: testKeyID, Pass: testSecret}
+	want, _ := ecr.CacheKey("admin", testHost, creds)
+	for _, form := range []string{"https://" + testHost + "/v2/", strings.ToUpper(testHost) + ":443", " " + testHost + "/team/app\n"} {
+		if got, err := ecr.CacheKey("admin", form, creds); err != nil || got != want {
+			t.Errorf("CacheKey(%q) = %q, %v; want %q", form, got, err, want)
+		}
+	}
+	reg, _ := awsecr.Parse(testHost)
+	if ecr.HostName(testHost) != reg.Host {
+		t.Errorf("HostName = %q, Parse's Host = %q; want equal", ecr.HostName(testHost), reg.Host)
+	}
 }
 
 // TestFIPS: a -fips host makes the SDK use the FIPS endpoint. The request
@@ -364,7 +378,7 @@ func TestFIPS(t *testing.T) {
 		req.URL.Scheme, req.URL.Host = target.Scheme, target.Host
 		return http.DefaultTransport.RoundTrip(req)
 	})}
-	r := &ecr.Resolver{HTTPClient: client}
+	r := &ecr.Resolver{AWS: awsecr.Client{HTTPClient: client}}
 	if _, err := r.Token(t.Context(), "admin", "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", ecr.Credentials{User: testKeyID, Pass: testSecret}); err != nil {
 		t.Fatalf("Token: %v", err)
 	}
@@ -396,7 +410,7 @@ func TestLockDirRefusesOpenDirectory(t *testing.T) {
 func TestCheckBypassesCache(t *testing.T) {
 	fake := awsfake.Start(t)
 	fake.Setenv(t)
-	r := &ecr.Resolver{}
+	r := &ecr.Resolver{AWS: awsecr.Client{}}
 	creds := ecr.Credentials{User: testKeyID, Pass: testSecret}
 	if _, err := r.Token(t.Context(), "admin", testHost, creds); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,10 @@
-package ecr_test
+package awsecr_test
 
 import (
 	"testing"
 
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 )
 
 func TestParse(t *testing.T) {
@@ -32,7 +33,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, ok := ecr.Parse(tt.in)
+			got, ok := awsecr.Parse(tt.in)
 			if ok != tt.wantOK || got != tt.want {
 				t.Errorf("Parse(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.wantOK)
 			}
