@@ -13,7 +13,18 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx := context.Background()
+	// The protocol actions keep the default signal disposition: Docker runs
+	// one per pull, and a handler costs a locked OS thread and goroutines at
+	// every start. Dying on a signal is safe there: vault writes are a
+	// rename of a complete file, and the ECR lock is a flock the kernel
+	// drops with the process. Management commands, which may prompt or wait
+	// on a lock, get a context that a signal cancels.
+	if !helpercli.IsProtocol(os.Args) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	code := helpercli.Main(ctx, os.Args, helpercli.Env{
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
@@ -21,6 +32,5 @@ func main() {
 		Getenv: os.Getenv,
 		Prompt: passphrase.TTYPrompt,
 	})
-	stop()
 	os.Exit(code)
 }

@@ -70,13 +70,19 @@ func noStart(err error) error { return &exitError{code: ExitNoStart, err: err} }
 // protocolActions are handed to the credentials library.
 var protocolActions = map[string]bool{"get": true, "store": true, "erase": true, "list": true, "version": true}
 
+// IsProtocol reports whether args (args[0] is the program name) are one of
+// the Docker protocol actions, which Main serves without the command tree.
+func IsProtocol(args []string) bool {
+	return len(args) == 2 && protocolActions[args[1]]
+}
+
 // Main runs the helper with args (args[0] is the program name) and returns
 // the exit code.
 func Main(ctx context.Context, args []string, env Env) int {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	if len(args) == 2 && protocolActions[args[1]] {
+	if IsProtocol(args) {
 		return runProtocol(ctx, args[1], env)
 	}
 	root := rootCommand(&env)

@@ -11,6 +11,7 @@
 package daemonclient
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,7 +22,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/anchored/anchored/internal/apitype"
@@ -52,9 +52,6 @@ type Client struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// DialTimeout bounds the connect; zero means DefaultDialTimeout.
 	DialTimeout time.Duration
-
-	once sync.Once
-	hc   *http.Client
 }
 
 var _ helper.Backend = (*Client)(nil)
@@ -89,36 +86,27 @@ func (c *Client) socket() string {
 	return config.ResolvePaths(config.Flags{}, os.Getenv, config.File{}).Socket
 }
 
-func (c *Client) client() *http.Client {
-	c.once.Do(func() {
-		timeout := c.DialTimeout
-		if timeout <= 0 {
-			timeout = DefaultDialTimeout
-		}
-		path := c.socket()
-		dial := c.Dial
-		if dial == nil {
-			d := &net.Dialer{}
-			dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return d.DialContext(ctx, "unix", path)
-			}
-		}
-		c.hc = &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				ctx, cancel := context.WithTimeout(ctx, timeout)
-				defer cancel()
-				conn, err := dial(ctx, network, addr)
-				if err != nil {
-					return nil, &dialError{path: path, err: err}
-				}
-				return conn, nil
-			},
-			DisableCompression: true,
-			MaxIdleConns:       2,
-			IdleConnTimeout:    30 * time.Second,
-		}}
-	})
-	return c.hc
+// dial connects to the socket within the dial timeout.
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	timeout := c.DialTimeout
+	if timeout <= 0 {
+		timeout = DefaultDialTimeout
+	}
+	path := c.socket()
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var conn net.Conn
+	var err error
+	if c.Dial != nil {
+		conn, err = c.Dial(dctx, "unix", path)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(dctx, "unix", path)
+	}
+	if err != nil {
+		return nil, &dialError{path: path, err: err}
+	}
+	return conn, nil
 }
 
 type dialError struct {
@@ -133,8 +121,13 @@ func (e *dialError) Error() string {
 func (e *dialError) Unwrap() []error { return []error{ErrNotRunning, e.err} }
 
 // do POSTs body to path and returns the answer's body on 2xx.
+//
+// One request per connection, written and read on this goroutine, without
+// an http.Transport: the helper is a process per Docker request, and a
+// Transport's connection pool and its reader and writer goroutines cost
+// more at a process start than the request itself (BENCHMARKS.md).
 func (c *Client) do(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
-	// The host name is never resolved: the transport dials the socket.
+	// The host name is never resolved: the request goes to the socket.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://local-anchored.sock"+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("anchored: %w", err)
@@ -142,11 +135,23 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	res, err := c.client().Do(req)
+	req.Close = true
+	conn, err := c.dial(ctx)
 	if err != nil {
-		var de *dialError
-		if errors.As(err, &de) {
-			return nil, de
+		return nil, err
+	}
+	defer conn.Close()
+	// The caller's context bounds the exchange: its deadline, and its
+	// cancellation, which unblocks a read or write in progress.
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	res, err := exchange(conn, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
 		}
 		return nil, fmt.Errorf("anchored: %w", err)
 	}
@@ -159,6 +164,19 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 		return b, nil
 	}
 	return nil, statusError(res.StatusCode, b)
+}
+
+// exchange writes req on conn and reads its response (Content-Length or
+// chunked, as net/http's server sends them).
+func exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
+	w := bufio.NewWriter(conn)
+	if err := req.Write(w); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(bufio.NewReader(conn), req)
 }
 
 // statusError reads an Anchore error body; a body that is not one (a 401

@@ -49,21 +49,22 @@ const (
 
 func main() {
 	var (
-		binDir    = flag.String("bin", "bin", "directory holding anchored and docker-credential-anchore")
-		trivial   = flag.String("trivial", "", "a trivial credential helper to compare the helper get with")
-		duration  = flag.Duration("duration", 5*time.Second, "length of each scenario")
-		workers   = flag.Uint64("workers", 8, "concurrent HTTP clients")
-		procs     = flag.Int("procs", 2, "concurrent helper processes")
-		coldUsers = flag.Int("cold-users", 300, "users for the two cold scenarios together (each is used once)")
-		rounds    = flag.Int("rounds", 5, "slices per scenario, interleaved with its reference")
-		floorAddr = flag.String("serve-floor", "", "internal: serve the floor on this address and wait")
+		binDir     = flag.String("bin", "bin", "directory holding anchored and docker-credential-anchore")
+		trivial    = flag.String("trivial", "", "a trivial credential helper to compare the helper get with")
+		duration   = flag.Duration("duration", 5*time.Second, "length of each scenario")
+		workers    = flag.Uint64("workers", 8, "concurrent HTTP clients")
+		procs      = flag.Int("procs", 2, "concurrent helper processes")
+		coldUsers  = flag.Int("cold-users", 300, "users for the two cold scenarios together (each is used once)")
+		rounds     = flag.Int("rounds", 5, "slices per scenario, interleaved with its reference")
+		floorAddr  = flag.String("serve-floor", "", "internal: serve the floor on this address and wait")
+		helperOnly = flag.Bool("helper-only", false, "run only the helper get scenarios (the daemon still runs; no HTTP load)")
 	)
 	flag.Parse()
 	if *floorAddr != "" {
 		serveFloor(*floorAddr)
 		return
 	}
-	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds); err != nil {
+	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -79,7 +80,7 @@ func serveFloor(addr string) {
 	}
 }
 
-func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int) error {
+func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly bool) error {
 	ctx := context.Background()
 	binDir, err := filepath.Abs(binDir)
 	if err != nil {
@@ -171,74 +172,78 @@ user_authentication:
 		return err
 	}
 
-	basicAdmin := http.Header{"Authorization": {basic("admin", adminPassword)}}
-	bearer := http.Header{"Authorization": {"Bearer " + token}}
-	form := func(user, pass string) []byte {
-		return []byte(url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}, "client_id": {"anonymous"}}.Encode())
-	}
-	formHeader := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	var coldBasicNext, coldTokenNext atomic.Int64
 	results := map[string]bench.Result{}
 	ratios := map[string]float64{}
-	floorLoad := bench.Load{Name: "floor GET /v1/account", Workers: workers, Duration: duration,
-		Next: bench.Static("GET", "http://"+floorAddr+"/v1/account", nil, nil)}
-	// Each scenario runs interleaved with the floor, in slices, so that
-	// both see the same background load; the ratio is the median of the
-	// slices' ratios.
-	against := func(key, name string, next vegeta.Targeter) {
-		f, r, ratio := bench.Interleaved(floorLoad, bench.Load{Name: name, Workers: workers, Duration: duration, Next: next}, rounds)
-		fmt.Fprintln(os.Stderr, f)
-		fmt.Fprintln(os.Stderr, r, fmt.Sprintf("(%.2fx floor)", ratio))
-		results[key], ratios[key] = r, ratio
-		if old, ok := results["floor"]; !ok || f.Requests > old.Requests {
-			results["floor"] = f
+	// -helper-only skips the HTTP scenarios (for measuring the helper
+	// alone); the rows it does not run are left out of the report.
+	if !helperOnly {
+		basicAdmin := http.Header{"Authorization": {basic("admin", adminPassword)}}
+		bearer := http.Header{"Authorization": {"Bearer " + token}}
+		form := func(user, pass string) []byte {
+			return []byte(url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}, "client_id": {"anonymous"}}.Encode())
 		}
-	}
-	// Warm-up, not measured: both servers' heaps, goroutines and
-	// connections settle before the first figure is taken.
-	bench.Interleaved(floorLoad, bench.Load{Name: "warm-up", Workers: workers, Duration: duration / 2, Next: bench.Static("GET", base+"/v1/account", bearer, nil)}, 2)
-	against("bearer", "Bearer GET /v1/account", bench.Static("GET", base+"/v1/account", bearer, nil))
-	against("basic-warm", "Basic GET /v1/account warm", bench.Static("GET", base+"/v1/account", basicAdmin, nil))
-	against("token-warm", "POST /v1/oauth/token warm", bench.Static("POST", base+"/v1/oauth/token", formHeader, form("admin", adminPassword)))
+		formHeader := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		var coldBasicNext, coldTokenNext atomic.Int64
+		floorLoad := bench.Load{Name: "floor GET /v1/account", Workers: workers, Duration: duration,
+			Next: bench.Static("GET", "http://"+floorAddr+"/v1/account", nil, nil)}
+		// Each scenario runs interleaved with the floor, in slices, so that
+		// both see the same background load; the ratio is the median of the
+		// slices' ratios.
+		against := func(key, name string, next vegeta.Targeter) {
+			f, r, ratio := bench.Interleaved(floorLoad, bench.Load{Name: name, Workers: workers, Duration: duration, Next: next}, rounds)
+			fmt.Fprintln(os.Stderr, f)
+			fmt.Fprintln(os.Stderr, r, fmt.Sprintf("(%.2fx floor)", ratio))
+			results[key], ratios[key] = r, ratio
+			if old, ok := results["floor"]; !ok || f.Requests > old.Requests {
+				results["floor"] = f
+			}
+		}
+		// Warm-up, not measured: both servers' heaps, goroutines and
+		// connections settle before the first figure is taken.
+		bench.Interleaved(floorLoad, bench.Load{Name: "warm-up", Workers: workers, Duration: duration / 2, Next: bench.Static("GET", base+"/v1/account", bearer, nil)}, 2)
+		against("bearer", "Bearer GET /v1/account", bench.Static("GET", base+"/v1/account", bearer, nil))
+		against("basic-warm", "Basic GET /v1/account warm", bench.Static("GET", base+"/v1/account", basicAdmin, nil))
+		against("token-warm", "POST /v1/oauth/token warm", bench.Static("POST", base+"/v1/oauth/token", formHeader, form("admin", adminPassword)))
 
-	// Cold: every request a user not seen before, so every one costs one
-	// scrypt. The yardstick (cores / one scrypt) is measured in slices
-	// between the cold slices, so that it sees the same machine load.
-	cold := func(key, name string, next vegeta.Targeter) {
-		var scrypts []time.Duration
-		var ideals []float64
-		var sm []bench.Result
-		for range rounds {
-			scrypts = append(scrypts, timeVerify(ctx, hasher, hash, adminPassword, 3))
-			ideals = append(ideals, parallelVerifyRate(ctx, hasher, hash, adminPassword, 2))
-			sm = append(sm, bench.Run(bench.Load{Name: name, Workers: workers, Duration: duration / time.Duration(rounds), Next: next}))
+		// Cold: every request a user not seen before, so every one costs one
+		// scrypt. The yardstick (cores / one scrypt) is measured in slices
+		// between the cold slices, so that it sees the same machine load.
+		cold := func(key, name string, next vegeta.Targeter) {
+			var scrypts []time.Duration
+			var ideals []float64
+			var sm []bench.Result
+			for range rounds {
+				scrypts = append(scrypts, timeVerify(ctx, hasher, hash, adminPassword, 3))
+				ideals = append(ideals, parallelVerifyRate(ctx, hasher, hash, adminPassword, 2))
+				sm = append(sm, bench.Run(bench.Load{Name: name, Workers: workers, Duration: duration / time.Duration(rounds), Next: next}))
+			}
+			r := combine(name, sm)
+			oneScrypt = bench.Quantile(scrypts, 0.5)
+			// cores / one scrypt, measured as it is meant: one bare scrypt per
+			// core at once, in slices between the cold slices, so that the
+			// yardstick sees the same machine (other processes included).
+			ideal := bench.Median(ideals)
+			fmt.Fprintln(os.Stderr, r, fmt.Sprintf("(%.2fx of cores/scrypt = %.1f/s)", r.RPS/ideal, ideal))
+			results[key], ratios[key] = r, r.RPS/ideal
+			ratios[key+"-ideal"] = ideal
 		}
-		r := combine(name, sm)
-		oneScrypt = bench.Quantile(scrypts, 0.5)
-		// cores / one scrypt, measured as it is meant: one bare scrypt per
-		// core at once, in slices between the cold slices, so that the
-		// yardstick sees the same machine (other processes included).
-		ideal := bench.Median(ideals)
-		fmt.Fprintln(os.Stderr, r, fmt.Sprintf("(%.2fx of cores/scrypt = %.1f/s)", r.RPS/ideal, ideal))
-		results[key], ratios[key] = r, r.RPS/ideal
-		ratios[key+"-ideal"] = ideal
+		cold("basic-cold", "Basic GET /v1/account cold", func(t *vegeta.Target) error {
+			i := coldBasicNext.Add(1)
+			if int(i) > coldUsers/2 {
+				return vegeta.ErrNoTargets
+			}
+			*t = vegeta.Target{Method: "GET", URL: base + "/v1/account", Header: http.Header{"Authorization": {basic(fmt.Sprintf("cold-%d", i), coldPassword)}}}
+			return nil
+		})
+		cold("token-cold", "POST /v1/oauth/token cold", func(t *vegeta.Target) error {
+			i := coldTokenNext.Add(1) + int64(coldUsers/2)
+			if int(i) > coldUsers {
+				return vegeta.ErrNoTargets
+			}
+			*t = vegeta.Target{Method: "POST", URL: base + "/v1/oauth/token", Header: formHeader, Body: form(fmt.Sprintf("cold-%d", i), coldPassword)}
+			return nil
+		})
 	}
-	cold("basic-cold", "Basic GET /v1/account cold", func(t *vegeta.Target) error {
-		i := coldBasicNext.Add(1)
-		if int(i) > coldUsers/2 {
-			return vegeta.ErrNoTargets
-		}
-		*t = vegeta.Target{Method: "GET", URL: base + "/v1/account", Header: http.Header{"Authorization": {basic(fmt.Sprintf("cold-%d", i), coldPassword)}}}
-		return nil
-	})
-	cold("token-cold", "POST /v1/oauth/token cold", func(t *vegeta.Target) error {
-		i := coldTokenNext.Add(1) + int64(coldUsers/2)
-		if int(i) > coldUsers {
-			return vegeta.ErrNoTargets
-		}
-		*t = vegeta.Target{Method: "POST", URL: base + "/v1/oauth/token", Header: formHeader, Body: form(fmt.Sprintf("cold-%d", i), coldPassword)}
-		return nil
-	})
 
 	helperCmd := func(path string, env []string) func() *exec.Cmd {
 		return func() *exec.Cmd {
