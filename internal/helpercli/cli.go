@@ -7,46 +7,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/internal/version"
-	"github.com/anchored/anchored/pkg/helper/ecr"
-	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
 )
 
 // Name is the binary's name, as Docker finds it on PATH.
-const Name = "docker-credential-anchore"
+const Name = helperproto.Name
 
 // Env is everything the command line touches outside the process, injected
-// so tests run it in-process without a terminal, a real clock or real AWS.
-type Env struct {
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-	Getenv         func(string) string
-	Now            func() time.Time
-	// Prompt reads a secret from the terminal; nil means no terminal.
-	Prompt func(label string) (string, error)
-	// Transport carries registry validation requests; nil means
-	// http.DefaultTransport (tests trust their own CA through it).
-	Transport http.RoundTripper
-	// ECR reaches AWS for awsecr entries (host recognition, token
-	// fetches); nil means "anchored ecr" (ecrexec), which keeps the AWS SDK
-	// out of this binary. It is only asked on a token cache miss and when
-	// guessing a registry's type.
-	ECR ecr.AWS
-}
-
-// ecr returns the AWS access of awsecr entries.
-func (e *Env) ecr() ecr.AWS {
-	if e.ECR != nil {
-		return e.ECR
-	}
-	return ecrexec.Client{}
-}
+// so tests run it in-process without a terminal, a real clock or real AWS
+// (helperproto.Env: the protocol path shares it).
+type Env = helperproto.Env
 
 // Exit codes (SPEC section 4).
 const (
@@ -67,23 +42,21 @@ func (e *exitError) Unwrap() error { return e.err }
 func failed(err error) error  { return &exitError{code: ExitFailed, err: err} }
 func noStart(err error) error { return &exitError{code: ExitNoStart, err: err} }
 
-// protocolActions are handed to the credentials library.
-var protocolActions = map[string]bool{"get": true, "store": true, "erase": true, "list": true, "version": true}
-
 // IsProtocol reports whether args (args[0] is the program name) are one of
 // the Docker protocol actions, which Main serves without the command tree.
-func IsProtocol(args []string) bool {
-	return len(args) == 2 && protocolActions[args[1]]
-}
+func IsProtocol(args []string) bool { return helperproto.IsProtocol(args) }
 
 // Main runs the helper with args (args[0] is the program name) and returns
-// the exit code.
+// the exit code. The protocol actions go to helperproto, everything else to
+// the urfave/cli command tree. docker-credential-anchore itself calls
+// helperproto directly and runs Main in anchored for the rest (see
+// cmd/docker-credential-anchore); tests and anchored call Main.
 func Main(ctx context.Context, args []string, env Env) int {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
 	if IsProtocol(args) {
-		return runProtocol(ctx, args[1], env)
+		return helperproto.Run(ctx, args[1], env)
 	}
 	root := rootCommand(&env)
 	err := root.Run(ctx, args)

@@ -3,55 +3,45 @@ package helpercli
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/anchored/anchored/internal/config"
-	"github.com/anchored/anchored/internal/passphrase"
-	"github.com/anchored/anchored/pkg/helper"
+	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
-// settings are the resolved configuration of one invocation.
+// settings are the resolved configuration of one invocation (the protocol
+// path's helperproto.Settings, under the names the commands use).
 type settings struct {
 	cfg   config.File
 	paths config.Paths
 }
 
+func (s settings) proto() helperproto.Settings {
+	return helperproto.Settings{Config: s.cfg, Paths: s.paths}
+}
+
 // loadSettings resolves the config file and paths from the global flags.
 // Errors are configuration errors (exit 2).
 func loadSettings(cmd *cli.Command, env *Env) (settings, error) {
-	return resolveSettings(config.Flags{
+	s, err := helperproto.Resolve(config.Flags{
 		Config:         cmd.String("config"),
 		Vault:          cmd.String("vault"),
 		Socket:         cmd.String("socket"),
 		PassphraseFile: cmd.String("passphrase-file"),
-	}, env)
-}
-
-// resolveSettings loads the config file named by flags (or the
-// environment, or the default path) and resolves the paths. The protocol
-// actions, which take no flags, pass zero Flags.
-func resolveSettings(flags config.Flags, env *Env) (settings, error) {
-	path := config.ConfigPath(flags.Config, env.Getenv)
-	cfg, _, err := config.Load(path)
+	}, env.Getenv)
 	if err != nil {
 		return settings{}, noStart(err)
 	}
-	return settings{cfg: cfg, paths: config.ResolvePaths(flags, env.Getenv, cfg)}, nil
+	return settings{cfg: s.Config, paths: s.Paths}, nil
 }
 
 // findPassphrase returns the vault passphrase; management commands may
 // prompt on the terminal.
 func (s settings) findPassphrase(env *Env, prompt bool) (string, error) {
-	src := passphrase.Source{File: s.paths.PassphraseFile, Getenv: env.Getenv}
-	if prompt {
-		src.Prompt = env.Prompt
-	}
-	p, _, err := passphrase.Find(src)
-	return p, err
+	return s.proto().Passphrase(env, prompt)
 }
 
 // openVault opens the configured vault for a management command. Every
@@ -68,41 +58,7 @@ func (s settings) openVault(ctx context.Context, env *Env) (*vault.Vault, error)
 	return v, nil
 }
 
-// helperAccount is whose entries the protocol actions serve.
-func (s settings) helperAccount() string {
-	if s.cfg.HelperAccount != "" {
-		return s.cfg.HelperAccount
-	}
-	return "admin"
-}
-
-// ecrLockDir holds the per-registry lock files of direct mode, beside the
-// vault (whose directory is already 0700 and the user's own).
-func (s settings) ecrLockDir() string {
-	return filepath.Join(filepath.Dir(s.paths.Vault), "ecr-locks")
-}
-
-// newResolver is the ECR resolver of direct mode: tokens cached sealed in
-// the vault, one fetch per registry across processes by a lock file, and
-// AWS reached through "anchored ecr" only on a miss (lock, re-check, then
-// the child process).
+// newResolver is the ECR resolver of direct mode (helperproto's).
 func (s settings) newResolver(env *Env, v *vault.Vault) *ecr.Resolver {
-	return &ecr.Resolver{
-		AWS:          env.ecr(),
-		AllowIAMAuto: s.cfg.AllowAWSECRIAMAuto,
-		Now:          env.Now,
-		Cache:        ecr.NewVaultCache(v),
-		Locker:       ecr.NewLockDir(s.ecrLockDir()),
-	}
-}
-
-// vaultBackend is the in-process backend over the configured vault.
-func (s settings) vaultBackend(env *Env, account string) *helper.VaultBackend {
-	return &helper.VaultBackend{
-		Path:       s.paths.Vault,
-		Account:    account,
-		Passphrase: func() (string, error) { return s.findPassphrase(env, false) },
-		Resolver:   func(v *vault.Vault) *ecr.Resolver { return s.newResolver(env, v) },
-		Now:        env.Now,
-	}
+	return s.proto().Resolver(env, v)
 }

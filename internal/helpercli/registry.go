@@ -127,7 +127,7 @@ func registryPut(ctx context.Context, cmd *cli.Command, env *Env, update bool) e
 		return failed(err)
 	}
 	if e.Type == "" && !update {
-		typ, guessed, err := helper.GuessType(ctx, env.ecr(), key)
+		typ, guessed, err := helper.GuessType(ctx, env.AWS(), key)
 		if err != nil {
 			return failed(fmt.Errorf("%w (or give --registry-type)", err))
 		}

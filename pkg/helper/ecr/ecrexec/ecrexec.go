@@ -134,20 +134,30 @@ type Client struct {
 
 var _ ecr.AWS = Client{}
 
-// Find returns the anchored binary beside the running executable
+// Locate returns the anchored binary beside the running executable
 // (symbolic links resolved, so a helper linked into ~/bin still finds the
-// package's anchored), else the first on PATH.
-func Find() (string, error) {
+// package's anchored), else the first on PATH, as an absolute path.
+func Locate() (string, bool) {
 	if self, err := os.Executable(); err == nil {
 		if real, err := filepath.EvalSymlinks(self); err == nil {
 			self = real
 		}
 		p := filepath.Join(filepath.Dir(self), Program)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			return p, nil
+			return p, true
 		}
 	}
 	if p, err := exec.LookPath(Program); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs, true
+		}
+	}
+	return "", false
+}
+
+// Find is Locate for the ECR helper: ErrNoHelper when there is none.
+func Find() (string, error) {
+	if p, ok := Locate(); ok {
 		return p, nil
 	}
 	return "", ErrNoHelper

@@ -1,4 +1,4 @@
-package helpercli
+package helperproto
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
@@ -24,11 +25,23 @@ func init() {
 	credentials.Version = version.Version
 }
 
-// runProtocol serves one Docker protocol action through the credentials
-// library's HandleCommand, which does the framing (and its own errors:
-// empty input, bad JSON, over-long lines) exactly as Docker's reference
-// helpers do.
-func runProtocol(ctx context.Context, action string, env Env) int {
+// protocolActions are handed to the credentials library.
+var protocolActions = map[string]bool{"get": true, "store": true, "erase": true, "list": true, "version": true}
+
+// IsProtocol reports whether args (args[0] is the program name) are one of
+// the Docker protocol actions, which Run serves.
+func IsProtocol(args []string) bool {
+	return len(args) == 2 && protocolActions[args[1]]
+}
+
+// Run serves one Docker protocol action through the credentials library's
+// HandleCommand, which does the framing (and its own errors: empty input,
+// bad JSON, over-long lines) exactly as Docker's reference helpers do, and
+// returns the exit code.
+func Run(ctx context.Context, action string, env Env) int {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
 	h := &protocolHelper{ctx: ctx, backend: chooseBackend(ctx, &env), stderr: env.Stderr}
 	if err := credentials.HandleCommand(h, action, env.Stdin, env.Stdout); err != nil {
 		fmt.Fprintln(env.Stdout, err)
@@ -43,13 +56,13 @@ func runProtocol(ctx context.Context, action string, env Env) int {
 // cannot be loaded gives a backend that is unavailable, so "get" still
 // answers not-found.
 func chooseBackend(ctx context.Context, env *Env) helper.Backend {
-	s, err := resolveSettings(config.Flags{}, env)
+	s, err := Resolve(config.Flags{}, env.Getenv)
 	if err != nil {
 		return unavailableBackend{helper.Unavailable(err)}
 	}
 	return &daemonclient.Fallback{
-		Daemon: &daemonclient.Client{Socket: s.paths.Socket},
-		Direct: s.vaultBackend(env, s.helperAccount()),
+		Daemon: &daemonclient.Client{Socket: s.Paths.Socket},
+		Direct: s.VaultBackend(env, s.HelperAccount()),
 	}
 }
 
