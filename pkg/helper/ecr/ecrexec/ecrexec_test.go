@@ -88,6 +88,8 @@ func child(t *testing.T, mode string) (Client, string) {
 	rec := t.TempDir() + "/record"
 	t.Setenv(childEnv, mode)
 	t.Setenv(recordEnv, rec)
+	// Under -race a child sleeps a second at exit unless told not to.
+	t.Setenv("GORACE", "atexit_sleep_ms=0")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
