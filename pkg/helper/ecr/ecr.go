@@ -62,10 +62,10 @@ const RenewBefore = 30 * time.Minute
 
 // Registry is what an ECR host name says.
 type Registry struct {
-	Host   string // lowercased host name, no port
-	ID     string // 12-digit AWS account id
-	Region string
-	FIPS   bool
+	Host   string `json:"host"` // lowercased host name, no port
+	ID     string `json:"id"`   // 12-digit AWS account id
+	Region string `json:"region"`
+	FIPS   bool   `json:"fips,omitempty"`
 }
 
 // Credentials are an entry's stored user and password: an access key id and

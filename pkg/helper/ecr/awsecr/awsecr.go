@@ -80,6 +80,9 @@ func (c Client) Fetch(ctx context.Context, host string, creds ecr.Credentials) (
 		return ecr.Token{}, fmt.Errorf("%w for %s: %w", ecr.ErrToken, reg.Host, err)
 	}
 	out, err := sdkecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &sdkecr.GetAuthorizationTokenInput{
+		// Deprecated because it no longer narrows the token, but harmless,
+		// sent by ecr-login too, and it names the registry in CloudTrail.
+		//lint:ignore SA1019 kept on purpose, see above
 		RegistryIds: []string{reg.ID},
 	})
 	if err != nil {
