@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/anchored/anchored/internal/flock"
 )
 
 // fileLock is an exclusive flock on the lock file beside the vault. flock
@@ -15,32 +14,11 @@ import (
 type fileLock struct{ f *os.File }
 
 func lockFile(ctx context.Context, path string) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := flock.Lock(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
+		return nil, fmt.Errorf("vault lock: %w", err)
 	}
-	// Poll with LOCK_NB so that a caller's context can end the wait; a
-	// blocking flock cannot be interrupted.
-	delay := 500 * time.Microsecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return &fileLock{f: f}, nil
-		}
-		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for vault lock: %w", ctx.Err())
-		case <-time.After(delay):
-		}
-		if delay < 20*time.Millisecond {
-			delay *= 2
-		}
-	}
+	return &fileLock{f: f}, nil
 }
 
 func (l *fileLock) unlock() error {

@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/anchored/anchored/internal/flock"
 )
 
 // ErrLockDir: the lock directory is not a directory only its owner can
@@ -41,30 +40,9 @@ func (l lockDir) Lock(ctx context.Context, key string) (func(), error) {
 	}
 	sum := sha256.Sum256([]byte(key))
 	path := filepath.Join(l.dir, hex.EncodeToString(sum[:16])+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	f, err := flock.Lock(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open ecr lock: %w", err)
+		return nil, fmt.Errorf("ecr token lock: %w", err)
 	}
-	// LOCK_NB and a poll, because a blocking flock cannot be interrupted
-	// by the caller's context.
-	delay := 500 * time.Microsecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil // closing releases the flock
-		}
-		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for ecr lock: %w", ctx.Err())
-		case <-time.After(delay):
-		}
-		if delay < 20*time.Millisecond {
-			delay *= 2
-		}
-	}
+	return func() { _ = f.Close() }, nil // closing releases the flock
 }
