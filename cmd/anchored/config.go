@@ -12,6 +12,63 @@ import (
 	"github.com/anchored/anchored/pkg/tokenserver"
 )
 
+// loadConfig reads the config file, applies the environment overrides and
+// validates the result, collecting every problem of the three steps (issue
+// 4: "every problem reported at once"), so that an operator fixes a file
+// in one round. A file that is not YAML at all stops the checks after the
+// environment's: its keys were not decoded, and checking the defaults
+// instead would report problems the file does not have.
+func loadConfig(flags config.Flags, getenv func(string) string) (config.File, config.Paths, tokenserver.SigningKey, []error) {
+	var errs []error
+	cfgPath := config.ConfigPath(flags.Config, getenv)
+	cfg, _, err := config.Load(cfgPath)
+	parsed := true
+	if err != nil {
+		var p config.Problems
+		if errors.As(err, &p) {
+			for _, line := range p {
+				errs = append(errs, fmt.Errorf("%s: %s", cfgPath, line))
+			}
+		} else {
+			errs = append(errs, err)
+			parsed = false
+		}
+	}
+	if err := cfg.ApplyEnv(getenv); err != nil {
+		errs = append(errs, splitJoined(err)...)
+	}
+	paths := config.ResolvePaths(flags, getenv, cfg)
+	if !parsed {
+		return cfg, paths, tokenserver.SigningKey{}, errs
+	}
+	key, verrs := validate(cfg, paths)
+	return cfg, paths, key, append(errs, verrs...)
+}
+
+// splitJoined returns the problems inside ApplyEnv's error
+// (ErrInvalid wrapped with an errors.Join), one error each.
+func splitJoined(err error) []error {
+	multi, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range multi.Unwrap() {
+		if e == config.ErrInvalid {
+			continue
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			out = append(out, j.Unwrap()...)
+		} else {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return []error{err}
+	}
+	return out
+}
+
 // validate checks the daemon's configuration and reports every problem at
 // once, one line each, as dex's config check does. It also returns the
 // signing key it loaded, so the key files are read once.

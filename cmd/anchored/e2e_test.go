@@ -151,22 +151,32 @@ func TestRefusesToStart(t *testing.T) {
 	os.Chmod(open, os.ModeSticky|0o777)
 	for _, tc := range []struct {
 		name, yaml, socket string
+		env                []string
 		want               []string
 	}{
-		{"hashed passwords without OAuth", "user_authentication:\n  hashed_passwords: true\n", "",
+		{"hashed passwords without OAuth", "user_authentication:\n  hashed_passwords: true\n", "", nil,
 			[]string{"user_authentication.hashed_passwords requires user_authentication.oauth.enabled: true"}},
-		{"key pair that does not match", "keys:\n  public_key_path: " + badPub + "\n  private_key_path: " + badPriv + "\n", "",
+		{"key pair that does not match", "keys:\n  public_key_path: " + badPub + "\n  private_key_path: " + badPriv + "\n", "", nil,
 			[]string{"public key does not match private key"}},
-		{"http on a non-loopback address", "listen:\n  http: 0.0.0.0:8228\n", "",
+		{"http on a non-loopback address", "listen:\n  http: 0.0.0.0:8228\n", "", nil,
 			[]string{"plain http is accepted only on loopback addresses"}},
-		{"https without certificate", "listen:\n  https: 127.0.0.1:8443\n", "",
+		{"https without certificate", "listen:\n  https: 127.0.0.1:8443\n", "", nil,
 			[]string{"listen.https needs listen.tls_cert and listen.tls_key"}},
-		{"unknown config key", "listen:\n  htp: 127.0.0.1:8228\n", "",
+		{"unknown config key", "listen:\n  htp: 127.0.0.1:8228\n", "", nil,
 			[]string{`unknown key "htp"`}},
-		{"socket directory others can write", "", filepath.Join(open, "anchored.sock"),
+		{"socket directory others can write", "", filepath.Join(open, "anchored.sock"), nil,
 			[]string{"socket directory is writable by others"}},
-		{"two problems", "user_authentication:\n  hashed_passwords: true\nlisten:\n  http: 10.0.0.1:80\n", "",
+		{"two problems", "user_authentication:\n  hashed_passwords: true\nlisten:\n  http: 10.0.0.1:80\n", "", nil,
 			[]string{"hashed_passwords requires", "only on loopback"}},
+		// Issue 4: the file's unknown keys (with their lines), the
+		// environment's bad values and the checks of what was decoded
+		// all come out together.
+		{"file, environment and checks at once",
+			"user_authentication:\n  hashed_passwords: true\nlisten:\n  htp: x\n  http: 0.0.0.0:80\nvualt: /v\n", "",
+			[]string{"ANCHORE_OAUTH_ENABLED=maybe"},
+			[]string{`line 4: unknown key "htp"`, `line 6: unknown key "vualt"`,
+				`ANCHORE_OAUTH_ENABLED="maybe" is not a boolean`,
+				"hashed_passwords requires", `listen.http "0.0.0.0:80"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
@@ -176,7 +186,7 @@ func TestRefusesToStart(t *testing.T) {
 				sock = filepath.Join(t.TempDir(), "anchored.sock")
 			}
 			cmd := exec.Command(bin, "--config", cfg, "--vault", filepath.Join(t.TempDir(), "v", "vault"), "--socket", sock)
-			cmd.Env = []string{"ANCHORE_VAULT_PASSPHRASE=pw", "HOME=" + t.TempDir()}
+			cmd.Env = append([]string{"ANCHORE_VAULT_PASSPHRASE=pw", "HOME=" + t.TempDir()}, tc.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()

@@ -98,16 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // serve loads everything, refuses to start on any problem, then serves
 // until SIGTERM or SIGINT.
 func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
-	cfgPath := config.ConfigPath(flags.Config, getenv)
-	cfg, _, err := config.Load(cfgPath)
-	if err != nil {
-		return noStart(err)
-	}
-	if err := cfg.ApplyEnv(getenv); err != nil {
-		return noStart(err)
-	}
-	paths := config.ResolvePaths(flags, getenv, cfg)
-	key, errs := validate(cfg, paths)
+	cfg, paths, key, errs := loadConfig(flags, getenv)
 	if len(errs) > 0 {
 		return noStart(errs...)
 	}

@@ -104,12 +104,20 @@ func Parse(b []byte, cfg *File) error {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(cleanYAMLErrors(te.Errors), "; "))
+			return fmt.Errorf("%w: %w", ErrInvalid, Problems(cleanYAMLErrors(te.Errors)))
 		}
 		return fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return nil
 }
+
+// Problems are the problems of a file that parsed as YAML but does not fit
+// the schema (unknown keys, values of the wrong type), one per element with
+// its line. The known keys were decoded anyway, so a caller can go on
+// checking the rest and report everything at once.
+type Problems []string
+
+func (p Problems) Error() string { return strings.Join(p, "; ") }
 
 // cleanYAMLErrors rewrites yaml.v3's "field x not found in type config.File"
 // as "unknown key \"x\"", keeping the line.
