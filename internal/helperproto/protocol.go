@@ -34,14 +34,24 @@ func IsProtocol(args []string) bool {
 	return len(args) == 2 && protocolActions[args[1]]
 }
 
+// ActionTimeout bounds one protocol action, so that nothing (a wedged
+// daemon, a vault lock held forever, AWS not answering) hangs a pull for
+// good. It covers the worst legitimate action: a daemon that does not
+// answer (daemonclient.DefaultTimeout), then a direct-mode ECR fetch
+// (ecr.DefaultFetchTimeout) with its lock wait.
+const ActionTimeout = 2 * time.Minute
+
 // Run serves one Docker protocol action through the credentials library's
 // HandleCommand, which does the framing (and its own errors: empty input,
 // bad JSON, over-long lines) exactly as Docker's reference helpers do, and
-// returns the exit code.
+// returns the exit code. The action is bounded by ActionTimeout (a runtime
+// timer: no goroutine, nothing measurable at start).
 func Run(ctx context.Context, action string, env Env) int {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
+	ctx, cancel := context.WithTimeout(ctx, ActionTimeout)
+	defer cancel()
 	h := &protocolHelper{ctx: ctx, backend: chooseBackend(ctx, &env), stderr: env.Stderr}
 	if err := credentials.HandleCommand(h, action, env.Stdin, env.Stdout); err != nil {
 		fmt.Fprintln(env.Stdout, err)
@@ -52,9 +62,10 @@ func Run(ctx context.Context, action string, env Env) int {
 
 // chooseBackend is the one place that decides where the protocol actions
 // go: anchored over its socket when it answers, else the vault in process
-// (SPEC section 3: the answer is the same either way). A configuration that
-// cannot be loaded gives a backend that is unavailable, so "get" still
-// answers not-found.
+// (SPEC section 3: the answer is the same either way). A daemon whose
+// socket accepts but does not answer is passed over for the vault, with one
+// line on stderr saying so. A configuration that cannot be loaded gives a
+// backend that is unavailable, so "get" still answers not-found.
 func chooseBackend(ctx context.Context, env *Env) helper.Backend {
 	s, err := Resolve(config.Flags{}, env.Getenv)
 	if err != nil {
@@ -63,6 +74,7 @@ func chooseBackend(ctx context.Context, env *Env) helper.Backend {
 	return &daemonclient.Fallback{
 		Daemon: &daemonclient.Client{Socket: s.Paths.Socket},
 		Direct: s.VaultBackend(env, s.HelperAccount()),
+		Warn:   func(msg string) { fmt.Fprintf(env.Stderr, "%s: %s\n", Name, msg) },
 	}
 }
 

@@ -6,7 +6,10 @@
 //
 // Callers tell "the daemon is not there" (errors.Is(err, ErrNotRunning):
 // fall back to the vault) from "the daemon answered no" (a *StatusError, or
-// helper.ErrNotFound for a 404). The zero Client is usable: it talks to the
+// helper.ErrNotFound for a 404). A socket that accepts but gives no HTTP
+// answer (closes, resets, or stays silent past the exchange's deadline) is
+// "not there" too, and also matches ErrNoAnswer, so that the caller can say
+// why it passed the daemon over. The zero Client is usable: it talks to the
 // socket that ANCHORED_SOCKET or the per-user default names.
 package daemonclient
 
@@ -33,6 +36,18 @@ import (
 // listening): the daemon is not running, and the helper uses the vault.
 var ErrNotRunning = errors.New("anchored is not running")
 
+// ErrNoAnswer means the socket accepted the connection but no HTTP answer
+// came: it was closed or reset before a status line and headers (what
+// anchored does to a peer it refuses), or nothing came within the
+// exchange's deadline. Errors matching it also match ErrNotRunning.
+var ErrNoAnswer = errors.New("anchored did not answer")
+
+// DefaultTimeout bounds one whole exchange (connect, request, answer). It
+// covers a daemon that fetches an ECR token cold (one STS and one ECR call,
+// about a second, more on a slow network), and keeps a wedged daemon from
+// hanging a pull: past it the helper uses the vault.
+const DefaultTimeout = 15 * time.Second
+
 // DefaultDialTimeout bounds the connect. Connecting to a Unix socket fails
 // at once when nobody listens; the timeout only guards against a daemon
 // that is wedged with a full accept backlog, so that "get" falls back to
@@ -52,6 +67,9 @@ type Client struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// DialTimeout bounds the connect; zero means DefaultDialTimeout.
 	DialTimeout time.Duration
+	// Timeout bounds the whole exchange; zero means DefaultTimeout. The
+	// caller's context can only shorten it.
+	Timeout time.Duration
 }
 
 var _ helper.Backend = (*Client)(nil)
@@ -120,6 +138,26 @@ func (e *dialError) Error() string {
 
 func (e *dialError) Unwrap() []error { return []error{ErrNotRunning, e.err} }
 
+// noAnswerError is a connection that gave no HTTP answer. Its text names
+// the socket and the cause (a network error: no secret).
+type noAnswerError struct {
+	path string
+	err  error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("anchored at %s did not answer (%v)", e.path, e.err)
+}
+
+func (e *noAnswerError) Unwrap() []error { return []error{ErrNoAnswer, ErrNotRunning, e.err} }
+
+// timeoutError is the cause of a noAnswerError when the deadline passed,
+// worded for the user rather than as the read's "i/o timeout".
+type timeoutError struct{ d time.Duration }
+
+func (e timeoutError) Error() string { return fmt.Sprintf("no answer within %v", e.d) }
+func (e timeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
+
 // do POSTs body to path and returns the answer's body on 2xx.
 //
 // One request per connection, written and read on this goroutine, without
@@ -136,24 +174,42 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Close = true
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	// One deadline for the whole exchange, set once on the connection (a
+	// runtime timer, no goroutine): the earlier of the exchange's bound and
+	// the caller's deadline.
+	deadline := time.Now().Add(timeout)
+	ctxDeadline := false
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline, ctxDeadline = dl, true
+	}
 	conn, err := c.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	// The caller's context bounds the exchange: its deadline, and its
-	// cancellation, which unblocks a read or write in progress.
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
+	_ = conn.SetDeadline(deadline)
+	// The caller's cancellation unblocks a read or write in progress.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	res, err := exchange(conn, req)
 	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("anchored: %w", ctx.Err())
+		case ctxDeadline && errors.Is(err, os.ErrDeadlineExceeded):
+			// The caller's deadline, which its timer has not reported yet.
+			return nil, fmt.Errorf("anchored: %w", context.DeadlineExceeded)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			err = timeoutError{timeout}
 		}
-		return nil, fmt.Errorf("anchored: %w", err)
+		// No status line and headers came: whatever holds the socket did
+		// not answer, which is not an answer either (SPEC section 3: an
+		// unusable daemon must not break every pull).
+		return nil, &noAnswerError{path: c.socket(), err: err}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
@@ -167,16 +223,20 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 }
 
 // exchange writes req on conn and reads its response (Content-Length or
-// chunked, as net/http's server sends them).
+// chunked, as net/http's server sends them). A failed write still reads:
+// a daemon that answers early and closes (a body over its limit) has
+// answered, and that answer is the answer.
 func exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
 	w := bufio.NewWriter(conn)
-	if err := req.Write(w); err != nil {
-		return nil, err
+	werr := req.Write(w)
+	if werr == nil {
+		werr = w.Flush()
 	}
-	if err := w.Flush(); err != nil {
-		return nil, err
+	res, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil && werr != nil {
+		return nil, werr
 	}
-	return http.ReadResponse(bufio.NewReader(conn), req)
+	return res, err
 }
 
 // statusError reads an Anchore error body; a body that is not one (a 401

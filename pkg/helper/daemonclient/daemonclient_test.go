@@ -1,15 +1,21 @@
 package daemonclient
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/pkg/helper"
@@ -186,4 +192,177 @@ func TestFallback(t *testing.T) {
 			t.Errorf("direct backend called %q while the daemon answered", direct.calls)
 		}
 	})
+}
+
+// rawSocket listens on a Unix socket and hands every accepted connection
+// to serve, counting them. The listener and the connections close with the
+// test.
+func rawSocket(t *testing.T, serve func(net.Conn)) (socket string, accepted *atomic.Int32) {
+	t.Helper()
+	socket = filepath.Join(t.TempDir(), "raw.sock")
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted = &atomic.Int32{}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return socket, accepted
+}
+
+// answer writes a canned HTTP response after the request's headers.
+func answer(resp string) func(net.Conn) {
+	return func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, resp)
+	}
+}
+
+func TestNoAnswerFallsBack(t *testing.T) {
+	const short = 50 * time.Millisecond
+	closeAtOnce := func(net.Conn) {}
+	// silent reads the request and waits for the client to give up, which
+	// the EOF it then reads proves.
+	silentClosed := make(chan struct{}, 4)
+	silent := func(c net.Conn) {
+		io.Copy(io.Discard, c)
+		silentClosed <- struct{}{}
+	}
+	tests := []struct {
+		name     string
+		serve    func(net.Conn)
+		wantWarn string
+	}{
+		{"accepts and closes", closeAtOnce, "did not answer ("},
+		{"accepts and never answers", silent, "did not answer (no answer within 50ms); using the vault"},
+		{"not HTTP", answer("SSH-2.0-OpenSSH_9.6\r\n"), "did not answer (malformed HTTP"},
+		{"headers cut short", answer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"), "did not answer (unexpected EOF)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			socket, accepted := rawSocket(t, tt.serve)
+			direct := &countingBackend{}
+			var warnings []string
+			f := &Fallback{
+				Daemon: &Client{Socket: socket, Timeout: short},
+				Direct: direct,
+				Warn:   func(msg string) { warnings = append(warnings, msg) },
+			}
+			c, err := f.Get(context.Background(), "reg.example")
+			if err != nil || c.Username != "direct" {
+				t.Fatalf("Get = %+v, %v; want the vault backend's answer", c, err)
+			}
+			// Later calls go straight to the vault: no second wait, no
+			// second warning.
+			if _, err := f.List(context.Background()); err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if want := []string{"get", "list"}; !reflect.DeepEqual(direct.calls, want) {
+				t.Errorf("vault calls = %q, want %q", direct.calls, want)
+			}
+			if got := accepted.Load(); got != 1 {
+				t.Errorf("the socket accepted %d connections, want 1", got)
+			}
+			if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "anchored at "+socket+" ") ||
+				!strings.Contains(warnings[0], tt.wantWarn) || !strings.HasSuffix(warnings[0], "; using the vault") ||
+				strings.ContainsAny(warnings[0], "\r\n") {
+				t.Errorf("warnings = %q, want one line naming %s, containing %q, ending in %q", warnings, socket, tt.wantWarn, "; using the vault")
+			}
+		})
+	}
+	select {
+	case <-silentClosed:
+	default:
+		t.Error("the silent socket's connection was not closed by the client")
+	}
+}
+
+func TestNoAnswerError(t *testing.T) {
+	socket, _ := rawSocket(t, func(net.Conn) {})
+	_, err := (&Client{Socket: socket}).Get(context.Background(), "reg.example")
+	if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, ErrNotRunning) {
+		t.Errorf("accept-and-close: err = %v, want ErrNoAnswer and ErrNotRunning", err)
+	}
+	if errors.Is(err, helper.ErrNotFound) || errors.Is(err, helper.ErrUnavailable) {
+		t.Errorf("accept-and-close reads as an answer: %v", err)
+	}
+
+	// A connect that fails is "not running" and nothing more: no warning.
+	none := &Client{Socket: filepath.Join(t.TempDir(), "absent.sock")}
+	if _, err := none.Get(context.Background(), "reg.example"); !errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNoAnswer) {
+		t.Errorf("no socket: err = %v, want ErrNotRunning without ErrNoAnswer", err)
+	}
+}
+
+// TestAnswerIsTheAnswer: whatever HTTP status the daemon answers, the vault
+// is not asked.
+func TestAnswerIsTheAnswer(t *testing.T) {
+	body := func(code int, msg string) string {
+		b, _ := json.Marshal(apitype.NewError(code, msg))
+		return fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", code, http.StatusText(code), len(b), b)
+	}
+	tests := []struct {
+		name    string
+		resp    string
+		wantIs  error
+		wantMsg string
+	}{
+		{"404", body(404, "credentials not found in native keychain"), helper.ErrNotFound, "credentials not found in native keychain"},
+		{"503", body(503, "vault: locked"), helper.ErrUnavailable, "vault: locked"},
+		{"502", body(502, "ecr: token fetch failed"), nil, "ecr: token fetch failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			socket, _ := rawSocket(t, answer(tt.resp))
+			direct := &countingBackend{}
+			warned := false
+			f := &Fallback{Daemon: &Client{Socket: socket, Timeout: time.Minute}, Direct: direct, Warn: func(string) { warned = true }}
+			_, err := f.Get(context.Background(), "reg.example")
+			var se *StatusError
+			if !errors.As(err, &se) || err.Error() != tt.wantMsg || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
+				t.Errorf("Get err = %v, want the daemon's %q (matching %v)", err, tt.wantMsg, tt.wantIs)
+			}
+			if len(direct.calls) != 0 || warned {
+				t.Errorf("vault calls %q, warned %v; want neither after an answer", direct.calls, warned)
+			}
+		})
+	}
+}
+
+// TestCallerContextEnds: the caller's cancellation and deadline end a
+// silent exchange as themselves, not as a fallback.
+func TestCallerContextEnds(t *testing.T) {
+	socket, _ := rawSocket(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	direct := &countingBackend{}
+	f := &Fallback{Daemon: &Client{Socket: socket, Timeout: time.Minute}, Direct: direct}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err := f.Get(ctx, "reg.example")
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrNotRunning) {
+		t.Errorf("Get err = %v, want context.DeadlineExceeded and no fallback", err)
+	}
+	if len(direct.calls) != 0 {
+		t.Errorf("vault calls = %q after the caller's deadline, want none", direct.calls)
+	}
 }
