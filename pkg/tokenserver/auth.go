@@ -160,7 +160,7 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 // userFromToken verifies a JWT and returns its user, who must still exist
 // with the same credential generation.
 func (s *Server) userFromToken(ctx context.Context, raw string) (User, error) {
-	c, err := s.tokens.verify(raw, s.now())
+	c, err := s.tokens.verify(ctx, raw, s.now())
 	if err != nil {
 		return User{}, err
 	}

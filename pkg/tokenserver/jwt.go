@@ -1,6 +1,7 @@
 package tokenserver
 
 import (
+	"context"
 	"crypto"
 	_ "crypto/sha256" // crypto.SHA256 for key thumbprints
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
@@ -38,6 +40,10 @@ type tokens struct {
 	signer jose.Signer
 	jwks   jose.JSONWebKeySet // public keys; empty for HS256
 	seen   verifiedTokens     // tokencache.go
+	// oidc verifies key-pair tokens (SPEC 8: with go-oidc, the library
+	// other services use on our tokens, so the daemon accepts exactly what
+	// they accept); nil for HS256, which go-oidc does not verify.
+	oidc *oidc.IDTokenVerifier
 }
 
 func newTokens(key SigningKey, issuer string) (*tokens, error) {
@@ -54,6 +60,13 @@ func newTokens(key SigningKey, issuer string) (*tokens, error) {
 		pub.KeyID = t.kid
 		t.jwks.Keys = []jose.JSONWebKey{pub}
 		sk = jose.SigningKey{Algorithm: t.alg, Key: jose.JSONWebKey{Key: key.Private, KeyID: t.kid, Algorithm: string(t.alg)}}
+		t.oidc = oidc.NewVerifier(issuer, &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{key.Private.Public()}}, &oidc.Config{
+			SkipClientIDCheck:    true, // no aud (SPEC 8)
+			SupportedSigningAlgs: []string{string(t.alg)},
+			// Expiry is checked below against the caller's clock, with no
+			// leeway, for both algorithms alike.
+			SkipExpiryCheck: true,
+		})
 	} else {
 		if len(key.Secret) == 0 {
 			return nil, errors.New("no signing key")
@@ -98,24 +111,31 @@ func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) 
 // verify checks the signature with the one configured algorithm, iss, sub
 // and exp (no leeway, as Anchore), and returns the claims. The caller then
 // checks that the user exists and its generation matches.
-func (t *tokens) verify(raw string, now time.Time) (tokenClaims, error) {
+func (t *tokens) verify(ctx context.Context, raw string, now time.Time) (tokenClaims, error) {
 	if c, ok := t.seen.get(raw, now); ok {
 		return c, nil
 	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{t.alg})
-	if err != nil {
-		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
-	}
-	if typ, ok := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); ok && !strings.EqualFold(typ, "JWT") {
-		return tokenClaims{}, fmt.Errorf("%w: typ %q", errBadToken, typ)
-	}
-	var verifyKey any = t.key.Secret
-	if t.key.Private != nil {
-		verifyKey = t.key.Private.Public()
-	}
 	var c tokenClaims
-	if err := tok.Claims(verifyKey, &c); err != nil {
-		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+	if t.oidc != nil {
+		// go-oidc checks the algorithm, the signature and iss.
+		idt, err := t.oidc.Verify(ctx, raw)
+		if err != nil {
+			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+		}
+		if err := idt.Claims(&c); err != nil {
+			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+		}
+	} else {
+		tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{t.alg})
+		if err != nil {
+			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+		}
+		if typ, ok := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); ok && !strings.EqualFold(typ, "JWT") {
+			return tokenClaims{}, fmt.Errorf("%w: typ %q", errBadToken, typ)
+		}
+		if err := tok.Claims(t.key.Secret, &c); err != nil {
+			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+		}
 	}
 	if c.Expiry == nil || c.Subject == "" || c.Generation == nil {
 		return tokenClaims{}, fmt.Errorf("%w: exp, sub or %s missing", errBadToken, GenerationClaim)

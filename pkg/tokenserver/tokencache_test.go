@@ -1,6 +1,7 @@
 package tokenserver
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -15,23 +16,23 @@ func TestVerifiedTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tk.verify(raw, now); err != nil {
+	if _, err := tk.verify(context.Background(), raw, now); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	if _, ok := tk.seen.get(raw, now); !ok {
 		t.Fatal("a verified token is not remembered")
 	}
-	c, err := tk.verify(raw, now.Add(time.Minute))
+	c, err := tk.verify(context.Background(), raw, now.Add(time.Minute))
 	if err != nil || c.Subject != "uuid-1" || *c.Generation != 3 {
 		t.Errorf("verify from the cache = %+v, %v", c, err)
 	}
 	// A token differing in one byte is verified afresh, and fails.
 	tampered := raw[:len(raw)-2] + string(rune(raw[len(raw)-2]^1)) + raw[len(raw)-1:]
-	if _, err := tk.verify(tampered, now); err == nil {
+	if _, err := tk.verify(context.Background(), tampered, now); err == nil {
 		t.Error("a tampered token verified")
 	}
 	// Expiry holds for remembered tokens too.
-	if _, err := tk.verify(raw, now.Add(time.Hour)); err == nil {
+	if _, err := tk.verify(context.Background(), raw, now.Add(time.Hour)); err == nil {
 		t.Error("an expired token verified from the cache")
 	}
 	if _, ok := tk.seen.get(raw, now); ok {
