@@ -215,14 +215,21 @@ func (s *Server) gate(rt route) http.Handler {
 }
 
 // namespace is the account the request acts in: x-anchore-account if sent
-// (admins only), else the caller's own.
+// (admins only), else the caller's own. A header naming an account that
+// does not exist is 404 Account not found: otherwise an admin would list
+// an empty namespace and store registry entries under no account.
 func (s *Server) namespace(r *http.Request, action string) (string, error) {
 	c := CallerFrom(r.Context())
 	ns := r.Header.Get("x-anchore-account")
-	if ns == "" {
+	if ns == "" || ns == c.Account.Name {
 		return c.Account.Name, nil
 	}
 	if err := authorize(c, ns, action, "*"); err != nil {
+		return "", err
+	}
+	if _, err := s.store.GetAccount(r.Context(), ns); errors.Is(err, ErrNotFound) {
+		return "", errAccountNotFound
+	} else if err != nil {
 		return "", err
 	}
 	return ns, nil

@@ -175,6 +175,14 @@ func TestRegistriesAPI(t *testing.T) {
 		{name: "non-admin adds as admin", method: "POST", path: "/v1/registries?validate=false", auth: "bob:bob-password", hdr: []string{"x-anchore-account", "admin"},
 			body: body("bob.example.com", "u", "bob-registry-password"), code: 403},
 		{name: "no credentials", method: "GET", path: "/v1/registries", auth: "-", code: 401},
+		// An admin naming an account that does not exist: 404, and nothing
+		// is stored under it.
+		{name: "admin lists a missing account", method: "GET", path: "/v1/registries", hdr: []string{"x-anchore-account", "nosuch"},
+			code: 404, msg: "Account not found"},
+		{name: "admin adds to a missing account", method: "POST", path: "/v1/registries?validate=false", hdr: []string{"x-anchore-account", "nosuch"},
+			body: body("nosuch.example.com", "u", "nosuch-registry-password"), code: 404, msg: "Account not found"},
+		{name: "admin gets from a missing account", method: "GET", path: "/v1/registries/nosuch.example.com", hdr: []string{"x-anchore-account", "nosuch"},
+			code: 404, msg: "Account not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			auth := tc.auth
