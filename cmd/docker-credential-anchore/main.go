@@ -27,7 +27,9 @@ func main() {
 		// The default signal disposition: a handler costs a locked OS
 		// thread and goroutines at every start, and dying on a signal is
 		// safe here (vault writes are a rename of a complete file; the ECR
-		// lock is a flock the kernel drops with the process).
+		// lock is a flock the kernel drops with the process). Run bounds
+		// the action itself (helperproto.ActionTimeout), and falls back to
+		// the vault when the daemon's socket does not answer.
 		os.Exit(helperproto.Run(context.Background(), os.Args[1], helperproto.Env{
 			Stdin:  os.Stdin,
 			Stdout: os.Stdout,

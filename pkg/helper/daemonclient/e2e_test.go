@@ -303,3 +303,45 @@ func writeUntilGone(t *testing.T, w *world, round int, sig syscall.Signal) map[s
 	wg.Wait()
 	return acked
 }
+
+// TestHelperFallsBackWhenDaemonDoesNotAnswer: a socket that accepts and
+// closes at once (what anchored does to a peer it refuses) does not break
+// the pull: with a passphrase, the vault answers, and stderr says why in
+// one line.
+func TestHelperFallsBackWhenDaemonDoesNotAnswer(t *testing.T) {
+	w := newWorld(t, helper.Entry{Registry: "reg.example.com", Type: helper.TypeDockerV2, User: "reguser", Pass: "reg-secret-e2e", Verify: true})
+	if err := os.MkdirAll(filepath.Dir(w.socket), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("unix", w.socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted sync.WaitGroup
+	accepted.Add(1)
+	go func() {
+		defer accepted.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); accepted.Wait() })
+
+	env := append(w.baseEnv(), "ANCHORED_SOCKET="+w.socket, "ANCHORE_VAULT="+w.vault, "ANCHORE_VAULT_PASSPHRASE_FILE="+w.passFile)
+	out, errOut, code := w.helperRun(env, "get", "reg.example.com")
+	want := `{"ServerURL":"reg.example.com","Username":"reguser","Secret":"reg-secret-e2e"}`
+	if code != 0 || strings.TrimSpace(out) != want {
+		t.Fatalf("get = %q (stderr %q, exit %d), want %s", out, errOut, code, want)
+	}
+	wantPrefix := "docker-credential-anchore: anchored at " + w.socket + " did not answer ("
+	if !strings.HasPrefix(errOut, wantPrefix) || !strings.HasSuffix(errOut, "); using the vault\n") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("stderr = %q, want one line %q…%q", errOut, wantPrefix, "); using the vault")
+	}
+	if strings.Contains(errOut, "reg-secret-e2e") || strings.Contains(errOut, passphrase) {
+		t.Errorf("stderr holds a secret: %q", errOut)
+	}
+}
