@@ -206,6 +206,25 @@ func TestRefusesToStart(t *testing.T) {
 	}
 }
 
+// TestNoPassphrase: with no passphrase source the daemon says where it
+// looks, in one line, not the helper's "start anchored" advice; exit 2.
+func TestNoPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(testbin.Path(t, "anchored"), "--config", filepath.Join(dir, "none.yaml"),
+		"--vault", filepath.Join(dir, "v", "vault"), "--socket", filepath.Join(dir, "s", "anchored.sock"))
+	cmd.Env = []string{"HOME=" + dir}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want 2; stderr %q", err, stderr.String())
+	}
+	want := "anchored: no vault passphrase: set --passphrase-file, passphrase_file, ANCHORE_VAULT_PASSPHRASE_FILE or ANCHORE_VAULT_PASSPHRASE, or LoadCredential=vault-passphrase under systemd\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
+
 // TestSIGTERMWithRequestsInFlight: requests whose bodies are still
 // arriving when SIGTERM comes complete (and their writes land); then the
 // process exits 0.

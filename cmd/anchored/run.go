@@ -45,6 +45,11 @@ func (e *exitError) Error() string { return errors.Join(e.lines...).Error() }
 
 func noStart(errs ...error) error { return &exitError{code: exitNoStart, lines: errs} }
 
+// errNoPassphrase is the daemon's line when no source gave a passphrase:
+// every source it reads, and the systemd way.
+var errNoPassphrase = errors.New("no vault passphrase: set --passphrase-file, passphrase_file, " +
+	passphrase.EnvFile + " or " + passphrase.EnvPassphrase + ", or LoadCredential=" + passphrase.CredentialName + " under systemd")
+
 // gracePeriod bounds how long a stop waits for requests in flight.
 const gracePeriod = 30 * time.Second
 
@@ -105,6 +110,11 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	pass, where, err := passphrase.Find(passphrase.Source{File: paths.PassphraseFile, Getenv: getenv})
+	if errors.Is(err, passphrase.ErrNone) {
+		// ErrNone's own text is the helper's ("start anchored, or ..."),
+		// which is wrong advice from the daemon itself.
+		return noStart(errNoPassphrase)
+	}
 	if err != nil {
 		return noStart(err)
 	}
