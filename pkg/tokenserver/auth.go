@@ -98,6 +98,17 @@ func (s *Server) checkPassword(ctx context.Context, a PasswordAttempt) (User, er
 	return User{}, ErrBadCredentials
 }
 
+// logFailedLogin logs a wrong password. The user name is logged only when
+// it names an existing user: a password typed into the user name field
+// would otherwise land in the log.
+func (s *Server) logFailedLogin(ctx context.Context, msg, name, client string) {
+	if _, err := s.store.GetUser(ctx, name); err != nil {
+		s.log.InfoContext(ctx, msg, "user_unknown", true, "client", client)
+		return
+	}
+	s.log.InfoContext(ctx, msg, "user", name, "client", client)
+}
+
 // clientHost is the remote host of r, "" over the socket.
 func clientHost(r *http.Request) string {
 	if ConnInfoFrom(r.Context()).Transport == TransportUnix {
@@ -131,7 +142,7 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 		u, err = s.passwordCheck(ctx, PasswordAttempt{Username: name, Password: pw, Client: clientHost(r)})
 		if err != nil {
 			if errors.Is(err, ErrBadCredentials) {
-				s.log.InfoContext(ctx, "basic authentication failed", "user", name, "client", r.RemoteAddr)
+				s.logFailedLogin(ctx, "basic authentication failed", name, r.RemoteAddr)
 				return nil, errUnauthorized
 			}
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -90,5 +91,29 @@ func TestKeyPairTokensVerifiedByGoOIDC(t *testing.T) {
 				t.Errorf("log lacks go-oidc's issuer refusal:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestFailedLoginLog: a failed login logs the user name only when it names
+// an existing user; a password pasted into the name field stays out of
+// the log (Basic and the token endpoint alike).
+func TestFailedLoginLog(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, Config{OAuthEnabled: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.mkUser("team1", "alice", "alicepw1")
+	const pasted = "Pasted-Secret-9f3b"
+	wantUnauthorized(t, "unknown user", e.do("GET", "/v1/user", pasted+":x", ""))
+	wantUnauthorized(t, "wrong password", e.do("GET", "/v1/user", "alice:wrongpw1", ""))
+	r := e.form(url.Values{"grant_type": {"password"}, "client_id": {"anonymous"}, "username": {pasted}, "password": {"x"}})
+	wantStatus(t, "token for an unknown user", r, 400)
+	got := logs.String()
+	if strings.Contains(got, pasted) {
+		t.Errorf("log contains the unknown user name:\n%s", got)
+	}
+	if n := strings.Count(got, "user_unknown=true"); n != 2 {
+		t.Errorf("log has %d user_unknown=true, want 2:\n%s", n, got)
+	}
+	if !strings.Contains(got, "user=alice") {
+		t.Errorf("log lacks user=alice for alice's wrong password:\n%s", got)
 	}
 }

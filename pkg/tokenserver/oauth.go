@@ -114,7 +114,7 @@ func (s *Server) grant(r *http.Request) (apitype.TokenResponse, error) {
 	}
 	u, err := s.passwordCheck(r.Context(), PasswordAttempt{Username: req.username, Password: req.password, Client: clientHost(r)})
 	if errors.Is(err, ErrBadCredentials) {
-		s.log.InfoContext(r.Context(), "token request with wrong credentials", "user", req.username, "client", r.RemoteAddr)
+		s.logFailedLogin(r.Context(), "token request with wrong credentials", req.username, r.RemoteAddr)
 		return apitype.TokenResponse{}, &oauthError{apitype.OAuthInvalidGrant, `Invalid "username" or "password" in request.`}
 	}
 	if err != nil {
