@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -152,8 +153,9 @@ func ListenUnix(ctx context.Context, path string, log *slog.Logger) (*UnixListen
 // others are closed at once, before any byte is read.
 type UnixListener struct {
 	*net.UnixListener
-	policy PeerPolicy
-	log    *slog.Logger
+	policy  PeerPolicy
+	log     *slog.Logger
+	refused refusalLog
 }
 
 // NewUnixListener wraps l (also one passed by systemd).
@@ -184,17 +186,75 @@ func (l *UnixListener) Accept() (net.Conn, error) {
 		}
 		peer, err := peerOf(c)
 		if err != nil {
-			l.log.Warn("socket connection refused: peer credentials unavailable", "err", err)
+			if ok, n := l.refused.allow(-1); ok {
+				l.log.Warn("socket connection refused: peer credentials unavailable", "err", err, "suppressed", n)
+			}
 			c.Close()
 			continue
 		}
 		if !l.policy.Allowed(peer) {
-			l.log.Warn("socket connection refused", "peer_uid", peer.UID, "peer_gid", peer.GID, "peer_pid", peer.PID)
+			if ok, n := l.refused.allow(peer.UID); ok {
+				l.log.Warn("socket connection refused", "peer_uid", peer.UID, "peer_gid", peer.GID, "peer_pid", peer.PID, "suppressed", n)
+			}
 			c.Close()
 			continue
 		}
 		return &PeerConn{UnixConn: c, Peer: peer}, nil
 	}
+}
+
+// refusalLog rate-limits the warnings about refused connections: a local
+// user looping on connect would otherwise fill the journal. At most one
+// warning per peer uid per refusalLogEvery; the next one carries how many
+// were left out in between. The zero value is ready.
+type refusalLog struct {
+	mu   sync.Mutex
+	now  func() time.Time // time.Now when nil; tests inject a clock
+	last map[int]refusal  // by peer uid (-1: credentials unavailable)
+}
+
+type refusal struct {
+	at         time.Time
+	suppressed int
+}
+
+const (
+	refusalLogEvery = time.Minute
+	// maxRefusalUIDs bounds the map; past it, uids quiet for a minute go.
+	maxRefusalUIDs = 1024
+)
+
+// allow reports whether to log a refusal of uid now, and how many refusals
+// of uid were not logged since the last one.
+func (r *refusalLog) allow(uid int) (bool, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now
+	if r.now != nil {
+		now = r.now
+	}
+	t := now()
+	e, ok := r.last[uid]
+	if ok && t.Sub(e.at) < refusalLogEvery {
+		e.suppressed++
+		r.last[uid] = e
+		return false, 0
+	}
+	if r.last == nil {
+		r.last = map[int]refusal{}
+	}
+	if len(r.last) >= maxRefusalUIDs {
+		for k, v := range r.last {
+			if t.Sub(v.at) >= refusalLogEvery {
+				delete(r.last, k)
+			}
+		}
+		if len(r.last) >= maxRefusalUIDs {
+			clear(r.last) // a flood of uids: forget rather than grow
+		}
+	}
+	r.last[uid] = refusal{at: t}
+	return true, e.suppressed
 }
 
 // PeerConn is an accepted socket connection with its checked peer.
