@@ -129,6 +129,11 @@ func (sm *samples) attack(l Load) float64 {
 	// Freq 0 with a fixed worker count: a closed loop, each worker sends
 	// its next request when the previous one is answered.
 	for res := range atk.Attack(l.Next, vegeta.Rate{Freq: 0}, l.Duration, l.Name) {
+		if res.Error == vegeta.ErrNoTargets.Error() {
+			// A finite targeter (the cold scenarios' one-use users) ran
+			// out: the attack is over, no request was sent.
+			continue
+		}
 		sm.total++
 		sm.codes[fmt.Sprint(res.Code)]++
 		if res.Code >= 200 && res.Code < 300 && res.Error == "" {
