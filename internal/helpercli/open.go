@@ -58,6 +58,21 @@ func (s settings) openVault(ctx context.Context, env *Env) (*vault.Vault, error)
 	return v, nil
 }
 
+// openFromFlags resolves the settings of cmd and opens their vault: the
+// first step of every management command that reads or writes entries.
+// Every failure is exit 2.
+func openFromFlags(ctx context.Context, cmd *cli.Command, env *Env) (settings, *vault.Vault, error) {
+	s, err := loadSettings(cmd, env)
+	if err != nil {
+		return settings{}, nil, err
+	}
+	v, err := s.openVault(ctx, env)
+	if err != nil {
+		return settings{}, nil, err
+	}
+	return s, v, nil
+}
+
 // newResolver is the ECR resolver of direct mode (helperproto's).
 func (s settings) newResolver(env *Env, v *vault.Vault) *ecr.Resolver {
 	return s.proto().Resolver(env, v)

@@ -135,11 +135,7 @@ func registryPut(ctx context.Context, cmd *cli.Command, env *Env, update bool) e
 			fmt.Fprintln(env.Stderr, helper.GuessWarning)
 		}
 	}
-	s, err := loadSettings(cmd, env)
-	if err != nil {
-		return err
-	}
-	v, err := s.openVault(ctx, env)
+	s, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
@@ -204,11 +200,7 @@ func registryDel(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if err != nil {
 		return err
 	}
-	s, err := loadSettings(cmd, env)
-	if err != nil {
-		return err
-	}
-	v, err := s.openVault(ctx, env)
+	_, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
@@ -236,11 +228,7 @@ func registryGet(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if err != nil {
 		return err
 	}
-	s, err := loadSettings(cmd, env)
-	if err != nil {
-		return err
-	}
-	v, err := s.openVault(ctx, env)
+	_, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
@@ -256,11 +244,7 @@ func registryList(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if cmd.Args().Len() != 0 {
 		return noStart(fmt.Errorf("usage: %s registry list", Name))
 	}
-	s, err := loadSettings(cmd, env)
-	if err != nil {
-		return err
-	}
-	v, err := s.openVault(ctx, env)
+	_, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}

@@ -211,11 +211,7 @@ func vaultStatus(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if err := noArgs(cmd); err != nil {
 		return err
 	}
-	s, err := loadSettings(cmd, env)
-	if err != nil {
-		return err
-	}
-	v, err := s.openVault(ctx, env)
+	s, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
