@@ -49,18 +49,9 @@ func TestEndToEndECR(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(testbin.Path(t, Name), args...)
 		cmd.Env = env
-		cmd.Stdin = strings.NewReader(stdin)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
+		r := runProcess(t, cmd, stdin)
+		return r.stdout, r.stderr, r.code
 	}
 
 	const host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"

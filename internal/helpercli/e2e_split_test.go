@@ -44,17 +44,8 @@ func TestEndToEndSplit(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
-		cmd.Stdin = strings.NewReader(stdin)
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errb.String(), code
+		r := runProcess(t, cmd, stdin)
+		return r.stdout, r.stderr, r.code
 	}
 
 	t.Run("symlinked, anchored beside the target", func(t *testing.T) {

@@ -3,8 +3,10 @@ package helpercli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,6 +63,24 @@ func newCLIFixture(t *testing.T, withVault bool) *cliFixture {
 type cliResult struct {
 	stdout, stderr string
 	code           int
+}
+
+// runProcess runs a built binary's command with stdin and collects what
+// it printed and its exit code; a failure to start fails the test.
+func runProcess(t *testing.T, cmd *exec.Cmd, stdin string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", cmd.Args, err)
+	}
+	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
 // run runs Main with args (without the program name) and stdin.

@@ -3,7 +3,6 @@ package helpercli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,18 +80,7 @@ func (h *vaultHome) cmd(extraEnv []string, args ...string) *exec.Cmd {
 
 func (h *vaultHome) run(extraEnv []string, args ...string) cliResult {
 	h.t.Helper()
-	cmd := h.cmd(extraEnv, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		h.t.Fatalf("run %v: %v", args, err)
-	}
-	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+	return runProcess(h.t, h.cmd(extraEnv, args...), "")
 }
 
 func (h *vaultHome) bytes() []byte {

@@ -31,13 +31,9 @@ func accountJSON(a Account) apitype.Account {
 
 var errAccountNotFound = errorf(http.StatusNotFound, "Account not found")
 
-// getOwnAccount: GET /account, the requesting namespace's account.
-func (s *Server) getOwnAccount(w http.ResponseWriter, r *http.Request) error {
-	ns, err := s.namespace(r, "getAccount")
-	if err != nil {
-		return err
-	}
-	a, err := s.store.GetAccount(r.Context(), ns)
+// writeAccount answers one account in Anchore's shape, 404 when missing.
+func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, name string) error {
+	a, err := s.store.GetAccount(r.Context(), name)
 	if errors.Is(err, ErrNotFound) {
 		return errAccountNotFound
 	}
@@ -46,6 +42,15 @@ func (s *Server) getOwnAccount(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, accountJSON(a))
 	return nil
+}
+
+// getOwnAccount: GET /account, the requesting namespace's account.
+func (s *Server) getOwnAccount(w http.ResponseWriter, r *http.Request) error {
+	ns, err := s.namespace(r, "getAccount")
+	if err != nil {
+		return err
+	}
+	return s.writeAccount(w, r, ns)
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
@@ -114,15 +119,7 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := authorize(CallerFrom(r.Context()), name, "getAccount", "*"); err != nil {
 		return err
 	}
-	a, err := s.store.GetAccount(r.Context(), name)
-	if errors.Is(err, ErrNotFound) {
-		return errAccountNotFound
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, accountJSON(a))
-	return nil
+	return s.writeAccount(w, r, name)
 }
 
 // deleteAccount: the account must be disabled first; it and its users are
