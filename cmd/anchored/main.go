@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/anchored/anchored/internal/helpercli"
+	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 )
@@ -33,12 +34,12 @@ func main() {
 func helperMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return helpercli.Main(ctx, os.Args, helpercli.Env{
+	return helpercli.Main(ctx, os.Args, helpercli.Env{Env: helperproto.Env{
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Getenv: os.Getenv,
 		Prompt: passphrase.TTYPrompt,
 		ECR:    awsecr.Client{},
-	})
+	}})
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -19,9 +20,17 @@ import (
 const Name = helperproto.Name
 
 // Env is everything the command line touches outside the process, injected
-// so tests run it in-process without a terminal, a real clock or real AWS
-// (helperproto.Env: the protocol path shares it).
-type Env = helperproto.Env
+// so tests run it in-process without a terminal, a real clock or real AWS:
+// the protocol path's helperproto.Env, and what only the management
+// commands use.
+type Env struct {
+	helperproto.Env
+	// Transport carries registry validation requests; nil means
+	// http.DefaultTransport (tests trust their own CA through it). It is
+	// here, not in helperproto.Env, so that the protocol binary does not
+	// link net/http.
+	Transport http.RoundTripper
+}
 
 // Exit codes (SPEC section 4).
 const (
@@ -56,7 +65,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		env.Now = time.Now
 	}
 	if IsProtocol(args) {
-		return helperproto.Run(ctx, args[1], env)
+		return helperproto.Run(ctx, args[1], env.Env)
 	}
 	root := rootCommand(&env)
 	err := root.Run(ctx, args)

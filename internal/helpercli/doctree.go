@@ -1,6 +1,7 @@
 package helpercli
 
 import (
+	"github.com/anchored/anchored/internal/helperproto"
 	"io"
 	"strings"
 	"time"
@@ -15,13 +16,13 @@ import (
 // tree against the contract. Shell completion is switched on, as in the
 // binary, so the tree carries the hidden "completion" command.
 func Command() *cli.Command {
-	env := Env{
+	env := Env{Env: helperproto.Env{
 		Stdin:  strings.NewReader(""),
 		Stdout: io.Discard,
 		Stderr: io.Discard,
 		Getenv: func(string) string { return "" },
 		Now:    time.Now,
-	}
+	}}
 	root := rootCommand(&env)
 	root.EnableShellCompletion = true
 	return root

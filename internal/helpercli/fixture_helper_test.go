@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/anchored/anchored/internal/helperproto"
 	"net/http"
 	"os"
 	"os/exec"
@@ -88,16 +89,18 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 	f.t.Helper()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), append([]string{Name}, args...), Env{
-		Stdin:     strings.NewReader(stdin),
-		Stdout:    &out,
-		Stderr:    &errb,
-		Getenv:    func(k string) string { return f.env[k] },
-		Now:       func() time.Time { return f.now },
+		Env: helperproto.Env{
+			Stdin:  strings.NewReader(stdin),
+			Stdout: &out,
+			Stderr: &errb,
+			Getenv: func(k string) string { return f.env[k] },
+			Now:    func() time.Time { return f.now },
+			Prompt: f.prompt,
+			// The SDK in process: these tests are about the CLI; the
+			// e2e tests run the built binaries, through "anchored ecr".
+			ECR: awsecr.Client{},
+		},
 		Transport: f.transport,
-		Prompt:    f.prompt,
-		// The SDK in process: these tests are about the CLI; the
-		// e2e tests run the built binaries, through "anchored ecr".
-		ECR: awsecr.Client{},
 	})
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
 }

@@ -41,7 +41,7 @@ func loadSettings(cmd *cli.Command, env *Env) (settings, error) {
 // findPassphrase returns the vault passphrase; management commands may
 // prompt on the terminal.
 func (s settings) findPassphrase(env *Env, prompt bool) (string, error) {
-	return s.proto().Passphrase(env, prompt)
+	return s.proto().Passphrase(&env.Env, prompt)
 }
 
 // openVault opens the configured vault for a management command. Every
@@ -75,5 +75,5 @@ func openFromFlags(ctx context.Context, cmd *cli.Command, env *Env) (settings, *
 
 // newResolver is the ECR resolver of direct mode (helperproto's).
 func (s settings) newResolver(env *Env, v *vault.Vault) *ecr.Resolver {
-	return s.proto().Resolver(env, v)
+	return s.proto().Resolver(&env.Env, v)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/validate"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -156,7 +157,7 @@ func registryPut(ctx context.Context, cmd *cli.Command, env *Env, update bool) e
 		return failed(ecr.ErrIAMAutoDisabled)
 	}
 	if !cmd.Bool("skip-validate") {
-		val := helper.Validator{Transport: env.Transport, Resolver: s.newResolver(env, v), Account: account}
+		val := validate.Validator{Transport: env.Transport, Resolver: s.newResolver(env, v), Account: account}
 		if err := val.Check(ctx, check); err != nil {
 			return failed(err)
 		}

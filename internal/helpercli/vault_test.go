@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/anchored/anchored/internal/helperproto"
 	"net"
 	"net/http"
 	"os"
@@ -347,7 +348,7 @@ func TestVaultInitPromptsTwice(t *testing.T) {
 	run := func(answers ...string) (cliResult, []string) {
 		var labels []string
 		var out, errb bytes.Buffer
-		code := Main(context.Background(), []string{Name, "vault", "init", "--work-factor", "10"}, Env{
+		code := Main(context.Background(), []string{Name, "vault", "init", "--work-factor", "10"}, Env{Env: helperproto.Env{
 			Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
 			Getenv: func(k string) string { return f.env[k] },
 			Prompt: func(label string) (string, error) {
@@ -359,7 +360,7 @@ func TestVaultInitPromptsTwice(t *testing.T) {
 				answers = answers[1:]
 				return a, nil
 			},
-		})
+		}})
 		return cliResult{out.String(), errb.String(), code}, labels
 	}
 

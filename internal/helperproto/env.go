@@ -14,7 +14,6 @@ package helperproto
 
 import (
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/anchored/anchored/pkg/helper/ecr"
@@ -33,9 +32,6 @@ type Env struct {
 	Now            func() time.Time
 	// Prompt reads a secret from the terminal; nil means no terminal.
 	Prompt func(label string) (string, error)
-	// Transport carries registry validation requests; nil means
-	// http.DefaultTransport (tests trust their own CA through it).
-	Transport http.RoundTripper
 	// ECR reaches AWS for awsecr entries (host recognition, token
 	// fetches); nil means "anchored ecr" (ecrexec), which keeps the AWS SDK
 	// out of this binary. It is only asked on a token cache miss and when

@@ -67,9 +67,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 		slog.Error("encode response", "err", err)
 		code, b = http.StatusInternalServerError, []byte(`{"detail":{"error_codes":[]},"httpcode":500,"message":"Internal server error"}`)
 	}
+	b = append(b, '\n')
+	// Always a Content-Length: the helper's socket client reads a body by
+	// it (or by the close), never chunks.
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 // decodeJSON reads a JSON body into v; malformed input is a 400 in

@@ -12,6 +12,7 @@ import (
 	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/helper/validate"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -94,7 +95,7 @@ func registryError(err error) error {
 			return errorf(m.code, "%s", m.target.Error())
 		}
 	}
-	if errors.Is(err, helper.ErrValidation) {
+	if errors.Is(err, validate.ErrFailed) {
 		return errorf(http.StatusNotAcceptable, "%s", err.Error())
 	}
 	return err
@@ -112,8 +113,8 @@ func (s *Server) allowIAMAuto() bool {
 	return r != nil && r.AllowIAMAuto
 }
 
-func (s *Server) validator(account string) helper.Validator {
-	return helper.Validator{Transport: s.cfg.Registries.Transport, Resolver: s.cfg.Registries.Resolver, Account: account}
+func (s *Server) validator(account string) validate.Validator {
+	return validate.Validator{Transport: s.cfg.Registries.Transport, Resolver: s.cfg.Registries.Resolver, Account: account}
 }
 
 func registryRecords(rs []vault.Registry, account string) []apitype.Registry {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -61,6 +62,10 @@ type Server struct {
 	passwordCheck PasswordCheck
 	dummyHash     string // verified for unknown users, so they cost the same
 	router        *mux.Router
+	// static holds the routes without path variables by "METHOD path",
+	// both mounts: an exact match is answered without the router's
+	// pattern walk (newRouter).
+	static map[string]http.Handler
 }
 
 // New builds the API over store. With OAuth on and no key configured it
@@ -129,6 +134,10 @@ func generateSecret() (string, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := s.static[r.Method+" "+r.URL.EscapedPath()]; ok {
+		h.ServeHTTP(w, r)
+		return
+	}
 	s.router.ServeHTTP(w, r)
 }
 
@@ -141,6 +150,7 @@ func (s *Server) newRouter() *mux.Router {
 	// Encoded paths so that a registry key with %2F stays one variable;
 	// handlers unescape variables with pathVar.
 	m.UseEncodedPath()
+	s.static = map[string]http.Handler{}
 	for _, rt := range s.routes() {
 		h := s.gate(rt)
 		paths := []string{"/v1" + rt.Path, rt.Path}
@@ -149,6 +159,15 @@ func (s *Server) newRouter() *mux.Router {
 		}
 		for _, p := range paths {
 			m.Handle(p, h).Methods(rt.Method)
+			// The router walks its routes in order, matching each
+			// pattern: for the many requests to fixed paths (the
+			// helper's get, the token endpoint, /account) the exact
+			// path finds the same handler in one lookup. A path the
+			// router would clean first ("//v1/account") is not an exact
+			// match, and still goes to the router.
+			if !strings.Contains(p, "{") {
+				s.static[rt.Method+" "+p] = h
+			}
 		}
 	}
 	m.NotFoundHandler = s.gate(route{Access: Public, Handle: func(w http.ResponseWriter, r *http.Request) error {

@@ -15,17 +15,17 @@ package daemonclient
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/internal/config"
@@ -48,12 +48,6 @@ var ErrNoAnswer = errors.New("anchored did not answer")
 // hanging a pull: past it the helper uses the vault.
 const DefaultTimeout = 15 * time.Second
 
-// DefaultDialTimeout bounds the connect. Connecting to a Unix socket fails
-// at once when nobody listens; the timeout only guards against a daemon
-// that is wedged with a full accept backlog, so that "get" falls back to
-// the vault quickly instead of hanging a pull.
-const DefaultDialTimeout = 500 * time.Millisecond
-
 // maxAnswer caps an answer body: one credentials object, or the list of an
 // account's entries.
 const maxAnswer = 4 << 20
@@ -63,10 +57,6 @@ type Client struct {
 	// Socket is the socket's path; empty means ANCHORED_SOCKET, else
 	// $XDG_RUNTIME_DIR/anchored.sock.
 	Socket string
-	// Dial, if set, replaces the Unix-socket dialer (tests).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// DialTimeout bounds the connect; zero means DefaultDialTimeout.
-	DialTimeout time.Duration
 	// Timeout bounds the whole exchange; zero means DefaultTimeout. The
 	// caller's context can only shorten it.
 	Timeout time.Duration
@@ -89,9 +79,9 @@ func (e *StatusError) Error() string { return e.Message }
 // treats them as it treats the vault backend's.
 func (e *StatusError) Unwrap() error {
 	switch e.Code {
-	case http.StatusNotFound:
+	case 404:
 		return helper.ErrNotFound
-	case http.StatusServiceUnavailable:
+	case 503:
 		return helper.ErrUnavailable
 	}
 	return nil
@@ -104,27 +94,25 @@ func (c *Client) socket() string {
 	return config.ResolvePaths(config.Flags{}, os.Getenv, config.File{}).Socket
 }
 
-// dial connects to the socket within the dial timeout.
-func (c *Client) dial(ctx context.Context) (net.Conn, error) {
-	timeout := c.DialTimeout
-	if timeout <= 0 {
-		timeout = DefaultDialTimeout
-	}
+// dial connects to the socket. The socket is non-blocking, so the connect
+// never waits: nobody listening, or a daemon so wedged that its accept
+// backlog is full (EAGAIN), fails at once and the helper uses the vault.
+//
+// It is a socket made with x/sys/unix and driven as an *os.File (which
+// has deadlines, through the runtime's poller) rather than a net.Conn: the
+// net package's init and size are a measurable part of a helper process's
+// start (BENCHMARKS.md), and a Unix socket needs nothing else from it.
+func (c *Client) dial() (*os.File, error) {
 	path := c.socket()
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var conn net.Conn
-	var err error
-	if c.Dial != nil {
-		conn, err = c.Dial(dctx, "unix", path)
-	} else {
-		var d net.Dialer
-		conn, err = d.DialContext(dctx, "unix", path)
-	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, &dialError{path: path, err: err}
+		return nil, &dialError{path: path, err: os.NewSyscallError("socket", err)}
 	}
-	return conn, nil
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, &dialError{path: path, err: os.NewSyscallError("connect", err)}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 type dialError struct {
@@ -160,20 +148,15 @@ func (e timeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 
 // do POSTs body to path and returns the answer's body on 2xx.
 //
-// One request per connection, written and read on this goroutine, without
-// an http.Transport: the helper is a process per Docker request, and a
-// Transport's connection pool and its reader and writer goroutines cost
-// more at a process start than the request itself (BENCHMARKS.md).
+// One request per connection, written and read on this goroutine, by the
+// small HTTP/1.0 exchange below rather than net/http: the helper is a
+// process per Docker request, and linking net/http (with crypto/tls and
+// x509 behind it) costs more at every process start than the whole
+// exchange (BENCHMARKS.md). HTTP/1.0 is what makes that small and safe:
+// the peer is net/http's server, which answers a 1.0 request without
+// chunking and closes the connection after it, so the body is delimited by
+// Content-Length or by the close, and there is no connection to reuse.
 func (c *Client) do(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
-	// The host name is never resolved: the request goes to the socket.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://local-anchored.sock"+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("anchored: %w", err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Close = true
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -186,7 +169,7 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline, ctxDeadline = dl, true
 	}
-	conn, err := c.dial(ctx)
+	conn, err := c.dial()
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +178,12 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	// The caller's cancellation unblocks a read or write in progress.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	res, err := exchange(conn, req)
+	br, err := exchange(conn, request(path, contentType, body))
+	var code int
+	var bodyReader io.Reader
+	if err == nil {
+		code, bodyReader, err = readHead(br)
+	}
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -211,32 +199,139 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 		// unusable daemon must not break every pull).
 		return nil, &noAnswerError{path: c.socket(), err: err}
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	b, err := readBody(bodyReader)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("anchored: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("anchored: read answer: %w", err)
 	}
-	if res.StatusCode/100 == 2 {
+	if code/100 == 2 {
 		return b, nil
 	}
-	return nil, statusError(res.StatusCode, b)
+	return nil, statusError(code, b)
 }
 
-// exchange writes req on conn and reads its response (Content-Length or
-// chunked, as net/http's server sends them). A failed write still reads:
-// a daemon that answers early and closes (a body over its limit) has
-// answered, and that answer is the answer.
-func exchange(conn net.Conn, req *http.Request) (*http.Response, error) {
-	w := bufio.NewWriter(conn)
-	werr := req.Write(w)
-	if werr == nil {
-		werr = w.Flush()
+// request is one POST. The host name is never resolved: the request goes
+// to the socket.
+func request(path, contentType string, body []byte) []byte {
+	req := make([]byte, 0, 160+len(body))
+	req = fmt.Appendf(req, "POST %s HTTP/1.0\r\nHost: local-anchored.sock\r\nUser-Agent: docker-credential-anchore\r\nContent-Length: %d\r\n", path, len(body))
+	if contentType != "" {
+		req = fmt.Appendf(req, "Content-Type: %s\r\n", contentType)
 	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), req)
-	if err != nil && werr != nil {
+	req = append(req, "\r\n"...)
+	return append(req, body...)
+}
+
+// exchange writes req on conn and returns the reader of its answer. A
+// failed write still reads: a daemon that answers early and closes (a body
+// over its limit) has answered, and that answer is the answer.
+func exchange(conn io.ReadWriter, req []byte) (*bufio.Reader, error) {
+	_, werr := conn.Write(req)
+	br := bufio.NewReaderSize(conn, maxHeadLine)
+	if _, err := br.Peek(1); err != nil && werr != nil {
 		return nil, werr
 	}
-	return res, err
+	return br, nil
+}
+
+// errMalformed is an answer that is not HTTP.
+var errMalformed = errors.New("malformed HTTP answer")
+
+// readHead reads the status line and the headers, and returns the status
+// code and the reader of the body. It refuses a transfer encoding: net/http's server never chunks an
+// answer to HTTP/1.0, so one means the peer is not anchored.
+func readHead(br *bufio.Reader) (int, io.Reader, error) {
+	line, err := readLine(br)
+	if err != nil {
+		return 0, nil, err
+	}
+	proto, status, _ := strings.Cut(line, " ")
+	code, err := strconv.Atoi(status[:min(3, len(status))])
+	if !strings.HasPrefix(proto, "HTTP/1.") || err != nil || code < 100 || code > 999 {
+		return 0, nil, fmt.Errorf("%w: status line %.40q", errMalformed, line)
+	}
+	length := int64(-1)
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return 0, nil, err
+		}
+		if line == "" {
+			break
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return 0, nil, fmt.Errorf("%w: header line %.40q", errMalformed, line)
+		}
+		value = strings.TrimSpace(value)
+		switch {
+		case strings.EqualFold(name, "Transfer-Encoding"):
+			return 0, nil, fmt.Errorf("%w: transfer encoding %.20q", errMalformed, value)
+		case strings.EqualFold(name, "Content-Length"):
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n < 0 || (length >= 0 && n != length) {
+				return 0, nil, fmt.Errorf("%w: content length %.20q", errMalformed, value)
+			}
+			if n > maxAnswer {
+				return 0, nil, fmt.Errorf("%w: an answer of %d bytes", errMalformed, n)
+			}
+			length = n
+		}
+	}
+	if length >= 0 {
+		// The body is exactly length bytes: a shorter one is cut short.
+		return code, &exactReader{r: io.LimitReader(br, length), left: length}, nil
+	}
+	return code, br, nil
+}
+
+// maxHeadLine bounds one line of the status and headers.
+const maxHeadLine = 8 << 10
+
+// readLine reads one CRLF- (or LF-) terminated line of the answer's head.
+// A connection that ends inside the head is io.ErrUnexpectedEOF.
+func readLine(br *bufio.Reader) (string, error) {
+	b, err := br.ReadSlice('\n')
+	switch {
+	case err == io.EOF:
+		return "", io.ErrUnexpectedEOF
+	case errors.Is(err, bufio.ErrBufferFull) || len(b) > maxHeadLine:
+		return "", fmt.Errorf("%w: a header line over %d bytes", errMalformed, maxHeadLine)
+	case err != nil:
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// exactReader reports a body shorter than its Content-Length as
+// io.ErrUnexpectedEOF, not as its end.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// readBody reads the rest of the answer: its Content-Length, or up to the
+// close.
+func readBody(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxAnswer+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxAnswer {
+		return nil, fmt.Errorf("an answer over %d bytes", maxAnswer)
+	}
+	return b, nil
 }
 
 // statusError reads an Anchore error body; a body that is not one (a 401
@@ -250,7 +345,7 @@ func statusError(code int, b []byte) error {
 	} else if s := strings.TrimSpace(string(b)); s != "" && len(s) < 200 {
 		msg = "anchored: " + s
 	} else {
-		msg = "anchored: " + http.StatusText(code)
+		msg = fmt.Sprintf("anchored: HTTP status %d", code)
 	}
 	return &StatusError{Code: code, Message: msg}
 }

@@ -18,7 +18,6 @@ package ecr
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -132,9 +131,48 @@ func HostName(host string) string {
 	if s == "" {
 		return ""
 	}
-	u, err := url.Parse("https://" + s)
-	if err != nil {
+	return hostname(s)
+}
+
+// hostname is net/url's URL.Hostname of "https://"+hostport, and "" where
+// url.Parse fails, without linking net/url (which brings net/netip and its
+// init into the helper binary; BENCHMARKS.md). TestHostNameMatchesNetURL
+// holds the two together.
+func hostname(hostport string) string {
+	if i := strings.LastIndexByte(hostport, '@'); i >= 0 {
+		hostport = hostport[i+1:]
+	}
+	if strings.ContainsFunc(hostport, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return ""
 	}
-	return u.Hostname()
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		// An IPv6 literal, its zone (if any) escaped as "%25".
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return ""
+		}
+		host, port = hostport[1:end], hostport[end+1:]
+		if port != "" && port[0] != ':' {
+			return ""
+		}
+		addr, zone, hasZone := strings.Cut(host, "%25")
+		if strings.Contains(addr, "%") || strings.Contains(zone, "%") {
+			return ""
+		}
+		if hasZone {
+			host = addr + "%" + zone
+		}
+	} else {
+		if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+			host, port = hostport[:i], hostport[i:]
+		}
+		if strings.ContainsAny(host, "[]:%") {
+			return ""
+		}
+	}
+	if port != "" && strings.Trim(port[1:], "0123456789") != "" {
+		return ""
+	}
+	return host
 }

@@ -1,4 +1,8 @@
-package helper
+// Package validate checks registry credentials against the registry before
+// they are stored, as Anchore does on "registry add". It is apart from
+// pkg/helper because it needs net/http and crypto/tls, which the binary
+// Docker starts for every pull must not link (BENCHMARKS.md).
+package validate
 
 import (
 	"context"
@@ -11,12 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 )
 
-// ErrValidation: the registry refused the credentials, or could not be
+// ErrFailed: the registry refused the credentials, or could not be
 // asked. "registry add" adds nothing when it is returned.
-var ErrValidation = errors.New("cannot validate registry credentials")
+var ErrFailed = errors.New("cannot validate registry credentials")
 
 // Validator checks credentials against a registry before they are stored,
 // as Anchore does on "registry add": GET https://host/v2/, then the
@@ -36,18 +41,18 @@ type Validator struct {
 }
 
 // Check validates e. e.Verify false skips TLS verification (--insecure).
-func (v Validator) Check(ctx context.Context, e Entry) error {
+func (v Validator) Check(ctx context.Context, e helper.Entry) error {
 	timeout := v.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	key := EntryKey(e.Registry)
+	key := helper.EntryKey(e.Registry)
 	host, _, _ := strings.Cut(key, "/")
-	if e.Type == TypeAWSECR {
+	if e.Type == helper.TypeAWSECR {
 		if v.Resolver == nil {
-			return fmt.Errorf("%w: no ECR resolver", ErrValidation)
+			return fmt.Errorf("%w: no ECR resolver", ErrFailed)
 		}
 		// Check always asks AWS: a token cached under the same key id must not
 		// vouch for a new, possibly wrong, secret.
@@ -55,12 +60,12 @@ func (v Validator) Check(ctx context.Context, e Entry) error {
 			if errors.Is(err, ecr.ErrIAMAutoDisabled) {
 				return err
 			}
-			return fmt.Errorf("%w: cannot refresh credentials for supplied registry, with supplied credentials: %w", ErrValidation, err)
+			return fmt.Errorf("%w: cannot refresh credentials for supplied registry, with supplied credentials: %w", ErrFailed, err)
 		}
 		return nil
 	}
 	if strings.ContainsAny(host, "*") {
-		return fmt.Errorf("%w: %q has a wildcard in its host; use --skip-validate", ErrValidation, e.Registry)
+		return fmt.Errorf("%w: %q has a wildcard in its host; use --skip-validate", ErrFailed, e.Registry)
 	}
 	client := &http.Client{Transport: v.transport(!e.Verify)}
 	return ping(ctx, client, host, e.User, e.Pass)
@@ -89,7 +94,7 @@ func (v Validator) transport(insecure bool) http.RoundTripper {
 // registryBase is the URL validation talks to: Docker Hub's API host for
 // docker.io (Anchore maps it too, anchore-engine #52), else https://host.
 func registryBase(host string) string {
-	if host == DockerHub {
+	if host == helper.DockerHub {
 		host = "registry-1.docker.io"
 	}
 	return "https://" + host
@@ -100,7 +105,7 @@ func ping(ctx context.Context, c *http.Client, host, user, pass string) error {
 	u := base + "/v2/"
 	resp, err := get(ctx, c, u, "", "")
 	if err != nil {
-		return fmt.Errorf("%w: cannot ping %s: %w", ErrValidation, u, err)
+		return fmt.Errorf("%w: cannot ping %s: %w", ErrFailed, u, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
@@ -108,15 +113,15 @@ func ping(ctx context.Context, c *http.Client, host, user, pass string) error {
 		return nil
 	case http.StatusUnauthorized:
 	default:
-		return fmt.Errorf("%w: %s answered %s", ErrValidation, u, resp.Status)
+		return fmt.Errorf("%w: %s answered %s", ErrFailed, u, resp.Status)
 	}
 	scheme, params := parseChallenge(resp.Header.Get("WWW-Authenticate"))
-	invalid := fmt.Errorf("%w: cannot login to registry user=%s registry=%s - invalid username/password", ErrValidation, user, base)
+	invalid := fmt.Errorf("%w: cannot login to registry user=%s registry=%s - invalid username/password", ErrFailed, user, base)
 	switch scheme {
 	case "basic":
 		resp, err := get(ctx, c, u, user, pass)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrValidation, err)
+			return fmt.Errorf("%w: %w", ErrFailed, err)
 		}
 		if resp.StatusCode != http.StatusOK {
 			return invalid
@@ -125,7 +130,7 @@ func ping(ctx context.Context, c *http.Client, host, user, pass string) error {
 	case "bearer":
 		realm, err := url.Parse(params["realm"])
 		if err != nil || params["realm"] == "" || (realm.Scheme != "https" && realm.Scheme != "http") {
-			return fmt.Errorf("%w: registry %s sent a Bearer challenge without a usable realm", ErrValidation, base)
+			return fmt.Errorf("%w: registry %s sent a Bearer challenge without a usable realm", ErrFailed, base)
 		}
 		q := realm.Query()
 		for _, k := range []string{"service", "scope"} {
@@ -136,14 +141,14 @@ func ping(ctx context.Context, c *http.Client, host, user, pass string) error {
 		realm.RawQuery = q.Encode()
 		resp, err := get(ctx, c, realm.String(), user, pass)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrValidation, err)
+			return fmt.Errorf("%w: %w", ErrFailed, err)
 		}
 		if resp.StatusCode != http.StatusOK {
 			return invalid
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: registry %s sent an unsupported challenge %q", ErrValidation, base, scheme)
+	return fmt.Errorf("%w: registry %s sent an unsupported challenge %q", ErrFailed, base, scheme)
 }
 
 // get does one GET, with Basic auth when user is set, and drains the body

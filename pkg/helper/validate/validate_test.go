@@ -1,4 +1,4 @@
-package helper
+package validate
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/anchored/anchored/internal/regtest"
+	"github.com/anchored/anchored/pkg/helper"
 )
 
 func TestValidatorAgainstRegistries(t *testing.T) {
@@ -21,16 +22,16 @@ func TestValidatorAgainstRegistries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := tc.start(t)
 			v := Validator{Transport: reg.Transport}
-			if err := v.Check(ctx, Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
+			if err := v.Check(ctx, helper.Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
 				t.Errorf("good credentials: %v", err)
 			}
-			err := v.Check(ctx, Entry{Registry: reg.Host, User: reg.User, Pass: "wrong", Verify: true})
+			err := v.Check(ctx, helper.Entry{Registry: reg.Host, User: reg.User, Pass: "wrong", Verify: true})
 			want := "cannot validate registry credentials: cannot login to registry user=regtest registry=" + reg.URL + " - invalid username/password"
-			if !errors.Is(err, ErrValidation) || err.Error() != want {
+			if !errors.Is(err, ErrFailed) || err.Error() != want {
 				t.Errorf("bad credentials: got %v, want %q", err, want)
 			}
 			// A repository entry is checked against its host.
-			if err := v.Check(ctx, Entry{Registry: reg.Host + "/team/app", User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
+			if err := v.Check(ctx, helper.Entry{Registry: reg.Host + "/team/app", User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
 				t.Errorf("repository entry: %v", err)
 			}
 		})
@@ -42,9 +43,9 @@ func TestValidatorAgainstRegistries(t *testing.T) {
 func TestValidatorInsecure(t *testing.T) {
 	reg := regtest.Start(t)
 	v := Validator{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	e := Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}
-	if err := v.Check(context.Background(), e); !errors.Is(err, ErrValidation) {
-		t.Errorf("untrusted CA with verification: got %v, want ErrValidation", err)
+	e := helper.Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}
+	if err := v.Check(context.Background(), e); !errors.Is(err, ErrFailed) {
+		t.Errorf("untrusted CA with verification: got %v, want ErrFailed", err)
 	}
 	e.Verify = false
 	if err := v.Check(context.Background(), e); err != nil {
