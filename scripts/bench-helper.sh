@@ -14,5 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Built as "make build" builds the release binary, so the figures are the
 # shipped binary's.
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/" ./cmd/docker-credential-anchore ./internal/bench/trivialhelper ./internal/bench/scryptonce
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/build/" ./cmd/docker-credential-anchore ./internal/bench/trivialhelper ./internal/bench/scryptonce
+# Installed as make install installs them (see scripts/bench.sh).
+install -m 0755 "$tmp"/build/* "$tmp/"
 go run ./internal/bench/helperbench -helper "$tmp/docker-credential-anchore" -trivial "$tmp/trivialhelper" -scryptonce "$tmp/scryptonce" -runs "$runs" -work-factor "$wf"

@@ -4,17 +4,18 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // File is config.yaml as written. Keys follow Anchore's names; "socket" and
@@ -98,17 +99,116 @@ func Load(path string) (cfg File, found bool, err error) {
 }
 
 // Parse decodes YAML into cfg, rejecting unknown keys.
+//
+// The parser is github.com/goccy/go-yaml. gopkg.in/yaml.v3 compiles
+// regular expressions and builds tables in its init, which every
+// docker-credential-anchore process (one per Docker request) paid before
+// main whether or not a config file exists (BENCHMARKS.md). goccy stops at
+// the first unknown key, so the unknown keys are found here, all of them
+// with their lines, by walking the document along File's yaml tags; then
+// the document is decoded leniently.
 func Parse(b []byte, cfg *File) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("%w: %w", ErrInvalid, Problems(cleanYAMLErrors(te.Errors)))
-		}
-		return fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
+	f, err := parser.ParseBytes(b, 0)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalid, yamlProblem(err, nil))
+	}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return nil // empty, or only comments: the defaults
+	}
+	body := f.Docs[0].Body
+	keys := map[int]string{} // line -> key, to name the key of a type error
+	var problems Problems
+	walkKeys(body, reflect.TypeFor[File](), keys, &problems)
+	if err := yaml.NodeToValue(body, cfg); err != nil {
+		problems = append(problems, yamlProblem(err, keys))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalid, problems)
 	}
 	return nil
+}
+
+// walkKeys records, in document order, every mapping key under n that
+// the struct type t has no yaml tag for, and the line of every key.
+// Values of the wrong shape are left to the decoder, which reports them.
+func walkKeys(n ast.Node, t reflect.Type, keys map[int]string, problems *Problems) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	var pairs []*ast.MappingValueNode
+	switch n := unwrapNode(n).(type) {
+	case *ast.MappingNode:
+		pairs = n.Values
+	case *ast.MappingValueNode:
+		pairs = []*ast.MappingValueNode{n}
+	default:
+		return
+	}
+	for _, kv := range pairs {
+		tok := kv.Key.GetToken()
+		if tok == nil || tok.Value == "<<" {
+			continue // a merge key: its keys are checked where the anchor is
+		}
+		key, line := tok.Value, tok.Position.Line
+		keys[line] = key
+		field, ok := yamlField(t, key)
+		if !ok {
+			*problems = append(*problems, fmt.Sprintf("line %d: unknown key %q", line, key))
+			continue
+		}
+		walkKeys(kv.Value, field.Type, keys, problems)
+	}
+}
+
+// unwrapNode looks through a tag or an anchor to the node it marks.
+func unwrapNode(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AnchorNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
+// yamlField is t's field whose yaml tag names key.
+func yamlField(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// yamlProblem words a parse or decode error as one line: its line, the key
+// on that line when known, and the parser's message without its Go names.
+func yamlProblem(err error, keys map[int]string) string {
+	var ye yaml.Error
+	if !errors.As(err, &ye) || ye.GetToken() == nil {
+		return strings.Join(strings.Fields(err.Error()), " ")
+	}
+	line := ye.GetToken().Position.Line
+	msg := ye.GetMessage()
+	// "cannot unmarshal string into Go struct field File.X of type bool"
+	// names a Go field; the key is what the user wrote.
+	if i := strings.Index(msg, " into Go struct field "); i >= 0 {
+		if j := strings.LastIndex(msg, " of type "); j > i {
+			msg = msg[:i] + " into " + msg[j+len(" of type "):]
+		}
+	}
+	if key, ok := keys[line]; ok {
+		return fmt.Sprintf("line %d: %s: %s", line, key, msg)
+	}
+	return fmt.Sprintf("line %d: %s", line, strings.Join(strings.Fields(msg), " "))
 }
 
 // Problems are the problems of a file that parsed as YAML but does not fit
@@ -118,21 +218,6 @@ func Parse(b []byte, cfg *File) error {
 type Problems []string
 
 func (p Problems) Error() string { return strings.Join(p, "; ") }
-
-// cleanYAMLErrors rewrites yaml.v3's "field x not found in type config.File"
-// as "unknown key \"x\"", keeping the line.
-func cleanYAMLErrors(errs []string) []string {
-	out := make([]string, 0, len(errs))
-	for _, e := range errs {
-		if i := strings.Index(e, ": field "); i >= 0 && strings.Contains(e, " not found in type ") {
-			field := e[i+len(": field ") : strings.Index(e, " not found in type ")]
-			out = append(out, fmt.Sprintf("%s: unknown key %q", e[:i], field))
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
 
 // ApplyEnv applies Anchore's environment overrides (as its container image
 // does). Problems are returned together.

@@ -18,8 +18,13 @@ func TestLoadRejectsUnknownKeysByLine(t *testing.T) {
 		{"top level", "vault: /v\nsocket: /s\nvualt: /typo\n", `invalid configuration: line 3: unknown key "vualt"`},
 		{"nested", "listen:\n  socket: /s\n  htps: \":443\"\n", `invalid configuration: line 3: unknown key "htps"`},
 		{"two at once", "a: 1\nkeys:\n  secrett: x\n", `invalid configuration: line 1: unknown key "a"; line 3: unknown key "secrett"`},
-		{"wrong type", "allow_awsecr_iam_auto: maybe\n", "invalid configuration: line 1: cannot unmarshal !!str `maybe` into bool"},
-		{"not YAML", "vault: [\n", "invalid configuration: line 1: did not find expected node content"},
+		{"wrong type", "allow_awsecr_iam_auto: maybe\n", "invalid configuration: line 1: allow_awsecr_iam_auto: cannot unmarshal string into bool"},
+		{"unknown and wrong type", "vualt: /v\nuser_authentication:\n  oauth:\n    default_token_expiration_seconds: soon\n",
+			`invalid configuration: line 1: unknown key "vualt"; line 4: default_token_expiration_seconds: cannot unmarshal string into int`},
+		{"wrong shape", "listen: 3\n", "invalid configuration: line 1: listen: int was used where mapping is expected"},
+		{"flow mapping", "listen: {socket: /s, htps: x}\n", `invalid configuration: line 1: unknown key "htps"`},
+		{"duplicate key", "vault: /a\nvault: /b\n", `invalid configuration: line 2: mapping key "vault" already defined at [1:1]`},
+		{"not YAML", "vault: [\n", "invalid configuration: line 1: sequence end token ']' not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

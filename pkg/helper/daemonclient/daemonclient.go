@@ -25,8 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/pkg/helper"
@@ -94,25 +92,14 @@ func (c *Client) socket() string {
 	return config.ResolvePaths(config.Flags{}, os.Getenv, config.File{}).Socket
 }
 
-// dial connects to the socket. The socket is non-blocking, so the connect
-// never waits: nobody listening, or a daemon so wedged that its accept
-// backlog is full (EAGAIN), fails at once and the helper uses the vault.
-//
-// It is a socket made with x/sys/unix and driven as an *os.File (which
-// has deadlines, through the runtime's poller) rather than a net.Conn: the
-// net package's init and size are a measurable part of a helper process's
-// start (BENCHMARKS.md), and a Unix socket needs nothing else from it.
-func (c *Client) dial() (*os.File, error) {
+// dial connects to the socket (dialUnix).
+func (c *Client) dial() (*sockConn, error) {
 	path := c.socket()
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	conn, err := dialUnix(path)
 	if err != nil {
-		return nil, &dialError{path: path, err: os.NewSyscallError("socket", err)}
+		return nil, &dialError{path: path, err: err}
 	}
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return nil, &dialError{path: path, err: os.NewSyscallError("connect", err)}
-	}
-	return os.NewFile(uintptr(fd), path), nil
+	return conn, nil
 }
 
 type dialError struct {
@@ -161,9 +148,8 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	// One deadline for the whole exchange, set once on the connection (a
-	// runtime timer, no goroutine): the earlier of the exchange's bound and
-	// the caller's deadline.
+	// One deadline for the whole exchange: the earlier of the exchange's
+	// bound and the caller's deadline.
 	deadline := time.Now().Add(timeout)
 	ctxDeadline := false
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
@@ -174,9 +160,9 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 		return nil, err
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(deadline)
+	conn.SetDeadline(deadline)
 	// The caller's cancellation unblocks a read or write in progress.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, conn.Shutdown)
 	defer stop()
 	br, err := exchange(conn, request(path, contentType, body))
 	var code int
