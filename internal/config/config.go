@@ -104,111 +104,157 @@ func Load(path string) (cfg File, found bool, err error) {
 // regular expressions and builds tables in its init, which every
 // docker-credential-anchore process (one per Docker request) paid before
 // main whether or not a config file exists (BENCHMARKS.md). goccy stops at
-// the first unknown key, so the unknown keys are found here, all of them
-// with their lines, by walking the document along File's yaml tags; then
-// the document is decoded leniently.
+// the first unknown key or wrong value, and skips the rest of a block after
+// one; so the document is walked here along File's yaml tags, and each
+// known key decoded on its own: every unknown key and every wrong value is
+// reported with its line, and every good value is set, so that a caller
+// can go on checking the rest and report everything at once.
 func Parse(b []byte, cfg *File) error {
 	f, err := parser.ParseBytes(b, 0)
 	if err != nil {
-		return fmt.Errorf("%w: %s", ErrInvalid, yamlProblem(err, nil))
+		return fmt.Errorf("%w: %s", ErrInvalid, yamlProblem(err, ""))
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return nil // empty, or only comments: the defaults
 	}
-	body := f.Docs[0].Body
-	keys := map[int]string{} // line -> key, to name the key of a type error
-	var problems Problems
-	walkKeys(body, reflect.TypeFor[File](), keys, &problems)
-	if err := yaml.NodeToValue(body, cfg); err != nil {
-		problems = append(problems, yamlProblem(err, keys))
-	}
+	d := decoder{anchors: anchorsOf(f.Docs[0].Body)}
+	d.mapping(f.Docs[0].Body, "", reflect.ValueOf(cfg).Elem())
+	problems := d.problems
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalid, problems)
 	}
 	return nil
 }
 
-// walkKeys records, in document order, every mapping key under n that
-// the struct type t has no yaml tag for, and the line of every key.
-// Values of the wrong shape are left to the decoder, which reports them.
-func walkKeys(n ast.Node, t reflect.Type, keys map[int]string, problems *Problems) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return
-	}
-	var pairs []*ast.MappingValueNode
-	switch n := unwrapNode(n).(type) {
-	case *ast.MappingNode:
-		pairs = n.Values
-	case *ast.MappingValueNode:
-		pairs = []*ast.MappingValueNode{n}
-	default:
-		return
-	}
-	for _, kv := range pairs {
-		tok := kv.Key.GetToken()
-		if tok == nil || tok.Value == "<<" {
-			continue // a merge key: its keys are checked where the anchor is
-		}
-		key, line := tok.Value, tok.Position.Line
-		keys[line] = key
-		field, ok := yamlField(t, key)
-		if !ok {
-			*problems = append(*problems, fmt.Sprintf("line %d: unknown key %q", line, key))
-			continue
-		}
-		walkKeys(kv.Value, field.Type, keys, problems)
-	}
+// decoder decodes a document key by key (Parse).
+type decoder struct {
+	anchors  map[string]ast.Node // "&name" -> the node it marks
+	problems Problems
 }
 
-// unwrapNode looks through a tag or an anchor to the node it marks.
-func unwrapNode(n ast.Node) ast.Node {
-	for {
+// anchorsOf finds the document's anchors, so that an alias ("*name") can
+// be decoded where a key uses it.
+func anchorsOf(n ast.Node) map[string]ast.Node {
+	anchors := map[string]ast.Node{}
+	ast.Walk(anchorVisitor(anchors), n)
+	return anchors
+}
+
+type anchorVisitor map[string]ast.Node
+
+func (a anchorVisitor) Visit(n ast.Node) ast.Visitor {
+	if an, ok := n.(*ast.AnchorNode); ok && an.Name != nil {
+		a[an.Name.GetToken().Value] = an.Value
+	}
+	return a
+}
+
+// resolve looks through tags, anchors and aliases to the node meant.
+func (d *decoder) resolve(n ast.Node) ast.Node {
+	for range 100 { // bounded: an alias cannot refer to itself
 		switch v := n.(type) {
 		case *ast.TagNode:
 			n = v.Value
 		case *ast.AnchorNode:
 			n = v.Value
+		case *ast.AliasNode:
+			target, ok := d.anchors[v.Value.GetToken().Value]
+			if !ok {
+				return n // goccy reports the unknown alias
+			}
+			n = target
 		default:
 			return n
 		}
 	}
+	return n
 }
 
-// yamlField is t's field whose yaml tag names key.
-func yamlField(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == key {
-			return f, true
+// mapping decodes the mapping n (the value of key, "" for the
+// document) into the struct v key by key, in
+// document order: a key v has no yaml tag for is a problem; a struct field
+// is decoded by recursion; any other field by goccy, whose error is a
+// problem of that key.
+func (d *decoder) mapping(n ast.Node, key string, v reflect.Value) {
+	n = d.resolve(n)
+	var pairs []*ast.MappingValueNode
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		pairs = m.Values
+	case *ast.MappingValueNode:
+		pairs = []*ast.MappingValueNode{m}
+	case *ast.NullNode:
+		return // "key:" with nothing under it: the defaults
+	default:
+		line := 0
+		if tok := n.GetToken(); tok != nil {
+			line = tok.Position.Line
+		}
+		what := strings.ToLower(n.Type().String())
+		if strings.ContainsAny(what[:1], "aeiou") {
+			what = "an " + what
+		} else {
+			what = "a " + what
+		}
+		if key == "" {
+			d.problems = append(d.problems, fmt.Sprintf("line %d: expected a mapping of keys, not %s", line, what))
+		} else {
+			d.problems = append(d.problems, fmt.Sprintf("line %d: %s: expected a mapping of keys, not %s", line, key, what))
+		}
+		return
+	}
+	for _, kv := range pairs {
+		tok := kv.Key.GetToken()
+		if tok == nil {
+			continue
+		}
+		key, line := tok.Value, tok.Position.Line
+		field, ok := yamlField(v, key)
+		switch {
+		case !ok:
+			d.problems = append(d.problems, fmt.Sprintf("line %d: unknown key %q", line, key))
+		case field.Kind() == reflect.Struct:
+			d.mapping(kv.Value, key, field)
+		default:
+			if err := yaml.NodeToValue(d.resolve(kv.Value), field.Addr().Interface()); err != nil {
+				d.problems = append(d.problems, yamlProblem(err, key))
+			}
 		}
 	}
-	return reflect.StructField{}, false
+}
+
+// yamlField is the field of the struct v whose yaml tag names key.
+func yamlField(v reflect.Value, key string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name == key {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
 }
 
 // yamlProblem words a parse or decode error as one line: its line, the key
-// on that line when known, and the parser's message without its Go names.
-func yamlProblem(err error, keys map[int]string) string {
+// it is about (when known), and the parser's message without Go names.
+func yamlProblem(err error, key string) string {
 	var ye yaml.Error
 	if !errors.As(err, &ye) || ye.GetToken() == nil {
 		return strings.Join(strings.Fields(err.Error()), " ")
 	}
-	line := ye.GetToken().Position.Line
-	msg := ye.GetMessage()
-	// "cannot unmarshal string into Go struct field File.X of type bool"
-	// names a Go field; the key is what the user wrote.
-	if i := strings.Index(msg, " into Go struct field "); i >= 0 {
+	msg := strings.Join(strings.Fields(ye.GetMessage()), " ")
+	// "cannot unmarshal string into Go value of type bool": the key is
+	// what the user wrote, not a Go type's field.
+	if i := strings.Index(msg, " into Go "); i >= 0 {
 		if j := strings.LastIndex(msg, " of type "); j > i {
 			msg = msg[:i] + " into " + msg[j+len(" of type "):]
 		}
 	}
-	if key, ok := keys[line]; ok {
+	line := ye.GetToken().Position.Line
+	if key != "" {
 		return fmt.Sprintf("line %d: %s: %s", line, key, msg)
 	}
-	return fmt.Sprintf("line %d: %s", line, strings.Join(strings.Fields(msg), " "))
+	return fmt.Sprintf("line %d: %s", line, msg)
 }
 
 // Problems are the problems of a file that parsed as YAML but does not fit

@@ -21,7 +21,7 @@ func TestLoadRejectsUnknownKeysByLine(t *testing.T) {
 		{"wrong type", "allow_awsecr_iam_auto: maybe\n", "invalid configuration: line 1: allow_awsecr_iam_auto: cannot unmarshal string into bool"},
 		{"unknown and wrong type", "vualt: /v\nuser_authentication:\n  oauth:\n    default_token_expiration_seconds: soon\n",
 			`invalid configuration: line 1: unknown key "vualt"; line 4: default_token_expiration_seconds: cannot unmarshal string into int`},
-		{"wrong shape", "listen: 3\n", "invalid configuration: line 1: listen: int was used where mapping is expected"},
+		{"wrong shape", "listen: 3\n", "invalid configuration: line 1: listen: expected a mapping of keys, not an integer"},
 		{"flow mapping", "listen: {socket: /s, htps: x}\n", `invalid configuration: line 1: unknown key "htps"`},
 		{"duplicate key", "vault: /a\nvault: /b\n", `invalid configuration: line 2: mapping key "vault" already defined at [1:1]`},
 		{"not YAML", "vault: [\n", "invalid configuration: line 1: sequence end token ']' not found"},
@@ -156,5 +156,29 @@ func TestResolvePathsPrecedence(t *testing.T) {
 				t.Errorf("ResolvePaths\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseDecodesEveryGoodValue: a wrong value is reported, and every
+// other key, in its block and after it, is still set (the caller goes on
+// checking them); aliases resolve to their anchors.
+func TestParseDecodesEveryGoodValue(t *testing.T) {
+	in := "user_authentication:\n  oauth:\n    default_token_expiration_seconds: soon\n    enabled: true\n  hashed_passwords: true\n" +
+		"vault: &v /var/lib/anchored/vault\nkeys:\n  secret_file: *v\n"
+	cfg := Defaults()
+	err := Parse([]byte(in), &cfg)
+	if want := "invalid configuration: line 3: default_token_expiration_seconds: cannot unmarshal string into int"; err == nil || err.Error() != want {
+		t.Errorf("Parse err = %v, want %q", err, want)
+	}
+	var p Problems
+	if !errors.As(err, &p) || len(p) != 1 {
+		t.Errorf("Parse err %v does not carry one Problems entry", err)
+	}
+	ua := cfg.UserAuthentication
+	if !ua.OAuth.Enabled || !ua.HashedPassword || ua.OAuth.DefaultTokenExpirationSeconds != 3600 {
+		t.Errorf("user_authentication = %+v; want enabled and hashed set, the expiry left at its default", ua)
+	}
+	if cfg.Vault != "/var/lib/anchored/vault" || cfg.Keys.SecretFile != cfg.Vault {
+		t.Errorf("vault = %q, keys.secret_file = %q; want the anchor's value in both", cfg.Vault, cfg.Keys.SecretFile)
 	}
 }
