@@ -96,7 +96,7 @@ func TestUsage(t *testing.T) {
 	}{
 		{[]string{"anchored", "--version"}, 0, "anchored version", ""},
 		{[]string{"anchored", "--help"}, 0, "--passphrase-file", ""},
-		{[]string{"anchored", "--bogus"}, 2, "", "anchored: "},
+		{[]string{"anchored", "--bogus"}, 2, "", "anchored: flag provided but not defined: -bogus (see 'anchored --help')\n"},
 		{[]string{"anchored", "extra"}, 2, "", `anchored: unexpected argument "extra"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -104,6 +104,10 @@ func TestUsage(t *testing.T) {
 			code := run(t.Context(), tc.args, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
 			if code != tc.code || !strings.Contains(out.String(), tc.inStdout) || !strings.Contains(errb.String(), tc.inStderr) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d with %q / %q", code, out.String(), errb.String(), tc.code, tc.inStdout, tc.inStderr)
+			}
+			// A usage error is one line, not the help text (SPEC section 4).
+			if code != 0 && (strings.Count(errb.String(), "\n") != 1 || out.Len() != 0) {
+				t.Errorf("usage error printed stdout %q, stderr %q; want one stderr line", out.String(), errb.String())
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/anchored/anchored/internal/anchoredcli"
 	"github.com/anchored/anchored/internal/authcache"
+	"github.com/anchored/anchored/internal/cliusage"
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/internal/daemon"
 	"github.com/anchored/anchored/internal/passphrase"
@@ -57,6 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// The tree (name, usage, flags) lives in internal/anchoredcli, where the
 	// man page and completions are generated from.
 	cmd := anchoredcli.Command()
+	cliusage.Quiet(cmd)
 	for _, sub := range cmd.Commands {
 		if sub.Name == anchoredcli.ECRCommand {
 			sub.Action = func(ctx context.Context, _ *cli.Command) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/anchored/anchored/internal/cliusage"
 	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/internal/version"
 )
@@ -82,7 +83,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 func rootCommand(env *Env) *cli.Command {
-	return &cli.Command{
+	root := &cli.Command{
 		Name:      Name,
 		Usage:     "Docker credential helper backed by an encrypted vault and anchored",
 		Version:   version.Version,
@@ -102,6 +103,8 @@ func rootCommand(env *Env) *cli.Command {
 			configureDockerCommand(env),
 		},
 	}
+	cliusage.Quiet(root)
+	return root
 }
 
 // globalFlags are accepted before or after any command (urfave/cli/v3
