@@ -52,10 +52,10 @@ func TestSystemdSocketActivationAndNotify(t *testing.T) {
 	if err != nil || !strings.Contains(string(buf[:n]), "READY=1") {
 		t.Fatalf("notify: %q, %v; want READY=1; stderr:\n%s", buf[:n], err, p.stderr())
 	}
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+	c := &http.Client{Transport: leaks.Transport(&http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", passed)
-	}}}
+	}})}
 	res, err := c.Get("http://localhost/v1")
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func serveSocket(t *testing.T, srv http.Handler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: recordBodies(srv), ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+	hs := &http.Server{Handler: leaks.Handler(srv), ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 		return WithConnInfo(ctx, ConnInfo{Transport: TransportUnix, PeerUID: 0, PeerGID: 0})
 	}}
 	go hs.Serve(ln)

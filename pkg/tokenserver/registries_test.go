@@ -1,110 +1,24 @@
 package tokenserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/anchored/anchored/internal/leakcheck"
 	"github.com/anchored/anchored/internal/regtest"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 )
 
 // Every response of every test in this package passes through
-// recordBodies, and TestMain asserts at the end that none contains a
-// password that a request stored (registry_pass, a user's password or
-// credential value, a form password). The helper's get is the one
-// endpoint whose job is to hand a stored secret out (to the socket's
-// peer), so its answers are not recorded.
-var recorded struct {
-	sync.Mutex
-	secrets map[string]bool
-	bodies  []string // "METHOD PATH: body"
-}
+// leaks.Handler, and TestMain fails the package if any holds a password a
+// request stored (internal/leakcheck).
+var leaks = leakcheck.New()
 
-// minSecretLen keeps short values (that could appear by chance in a
-// timestamp or a name) out of the assertion; every test secret is longer.
-const minSecretLen = 6
-
-func noteSecret(s string) {
-	// awsauto is a keyword ("use the host's identity"), not a secret.
-	if len(s) >= minSecretLen && s != "awsauto" {
-		recorded.secrets[s] = true
-	}
-}
-
-// recordBodies wraps a handler to collect request secrets and response
-// bodies.
-func recordBodies(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var reqBody []byte
-		if r.Body != nil {
-			reqBody, _ = io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(reqBody))
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		for k, vs := range rec.Header() {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
-
-		recorded.Lock()
-		defer recorded.Unlock()
-		if recorded.secrets == nil {
-			recorded.secrets = map[string]bool{}
-		}
-		var fields map[string]any
-		if json.Unmarshal(reqBody, &fields) == nil {
-			for _, k := range []string{"registry_pass", "password", "value", "Secret"} {
-				if s, ok := fields[k].(string); ok {
-					noteSecret(s)
-				}
-			}
-		} else if form, err := url.ParseQuery(string(reqBody)); err == nil {
-			noteSecret(form.Get("password"))
-		}
-		if strings.HasSuffix(r.URL.Path, "/credential-helper/get") {
-			return
-		}
-		recorded.bodies = append(recorded.bodies, fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, rec.Body.String()))
-	})
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	recorded.Lock()
-	leaks := 0
-	for _, b := range recorded.bodies {
-		for s := range recorded.secrets {
-			// As a JSON string (a whole value), or anywhere in a non-JSON
-			// body: a password that is a prefix of an account id is no leak.
-			q, _ := json.Marshal(s)
-			if strings.Contains(b, string(q)) || (!strings.Contains(b, "{") && strings.Contains(b, s)) {
-				fmt.Fprintf(os.Stderr, "FAIL: a response body contains a stored password: %.300s\n", b)
-				leaks++
-			}
-		}
-	}
-	if code == 0 && len(recorded.bodies) == 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: no response bodies were recorded; the password assertion checked nothing")
-		code = 1
-	}
-	if code == 0 && leaks > 0 {
-		code = 1
-	}
-	recorded.Unlock()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, leaks) }
 
 func TestRegistriesAPI(t *testing.T) {
 	reg := regtest.Start(t)
