@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -124,6 +125,11 @@ func TestPeerPolicy(t *testing.T) {
 		{"group primary, 0660", PeerPolicy{UID: 1000, GID: 500, GroupAccess: true}, Peer{UID: 1002, GID: 500}, true},
 		{"group member, 0660", PeerPolicy{UID: 1000, GID: 500, GroupAccess: true, inGroup: member}, Peer{UID: 1001, GID: 100}, true},
 		{"not in group, 0660", PeerPolicy{UID: 1000, GID: 500, GroupAccess: true, inGroup: member}, Peer{UID: 1003, GID: 100}, false},
+		// SO_PEERGROUPS answered: the process's groups decide, not the
+		// group database.
+		{"peer groups hold it", PeerPolicy{UID: 1000, GID: 500, GroupAccess: true}, Peer{UID: 1003, GID: 100, Groups: []int{27, 500}, GroupsKnown: true}, true},
+		{"peer groups lack it", PeerPolicy{UID: 1000, GID: 500, GroupAccess: true, inGroup: member}, Peer{UID: 1001, GID: 100, Groups: []int{27}, GroupsKnown: true}, false},
+		{"peer groups, 0600", PeerPolicy{UID: 1000, GID: 500}, Peer{UID: 1003, GID: 100, Groups: []int{500}, GroupsKnown: true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.policy.Allowed(tc.peer); got != tc.want {
@@ -278,4 +284,39 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestPeerGroupsFromKernel: the accepted connection's peer carries this
+// process's own supplementary groups, read with SO_PEERGROUPS.
+func TestPeerGroupsFromKernel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	peer, err := peerOf(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Clone(peer.Groups)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !peer.GroupsKnown || !slices.Equal(got, want) || peer.UID != os.Getuid() {
+		t.Errorf("peer = %+v; want uid %d and groups %v from the kernel", peer, os.Getuid(), want)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,9 +26,16 @@ var (
 	ErrSocketInUse       = errors.New("another process is listening on the socket")
 )
 
-// Peer is the credentials of a socket peer (SO_PEERCRED).
+// Peer is the credentials of a socket peer (SO_PEERCRED), and its
+// supplementary groups (SO_PEERGROUPS) when the kernel gives them.
 type Peer struct {
 	UID, GID, PID int
+	// Groups are the peer process's supplementary groups when it
+	// connected, as the kernel holds them: whatever source (files, LDAP,
+	// sssd) set them at login. GroupsKnown is false when the kernel does
+	// not answer SO_PEERGROUPS (before Linux 4.13).
+	Groups      []int
+	GroupsKnown bool
 }
 
 // CheckSocketDir refuses a socket directory that others can write: anyone
@@ -60,8 +68,9 @@ type PeerPolicy struct {
 	UID         int
 	GID         int
 	GroupAccess bool
-	// inGroup reports whether uid is a member of gid; os/user by default,
-	// replaced in tests.
+	// inGroup reports whether uid is a member of gid, asked only when the
+	// kernel does not give the peer's groups; os/user by default (with
+	// CGO_ENABLED=0, /etc/group only), replaced in tests.
 	inGroup func(uid, gid int) bool
 }
 
@@ -75,6 +84,11 @@ func (p PeerPolicy) Allowed(peer Peer) bool {
 	}
 	if peer.GID == p.GID {
 		return true
+	}
+	if peer.GroupsKnown {
+		// The process's own groups are the truth; the group database is
+		// consulted only when the kernel cannot say.
+		return slices.Contains(peer.Groups, p.GID)
 	}
 	in := p.inGroup
 	if in == nil {
@@ -269,14 +283,40 @@ func peerOf(c *net.UnixConn) (Peer, error) {
 		return Peer{}, err
 	}
 	var cred *unix.Ucred
-	var serr error
+	var groups []int
+	var serr, gerr error
 	if err := rc.Control(func(fd uintptr) {
 		cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		groups, gerr = peerGroups(int(fd))
 	}); err != nil {
 		return Peer{}, err
 	}
 	if serr != nil {
 		return Peer{}, serr
 	}
-	return Peer{UID: int(cred.Uid), GID: int(cred.Gid), PID: int(cred.Pid)}, nil
+	return Peer{UID: int(cred.Uid), GID: int(cred.Gid), PID: int(cred.Pid), Groups: groups, GroupsKnown: gerr == nil}, nil
+}
+
+// peerGroups reads SO_PEERGROUPS: the peer's supplementary group ids, as
+// an array of 32-bit gids (x/sys/unix has no typed getter for it; its
+// string getter stops at the first zero byte).
+func peerGroups(fd int) ([]int, error) {
+	buf := make([]uint32, 64)
+	for {
+		size := uint32(len(buf) * 4)
+		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_PEERGROUPS,
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0)
+		if errno == unix.ERANGE && int(size/4) > len(buf) {
+			buf = make([]uint32, size/4) // the kernel said how many
+			continue
+		}
+		if errno != 0 {
+			return nil, errno
+		}
+		gids := make([]int, size/4)
+		for i := range gids {
+			gids[i] = int(buf[i])
+		}
+		return gids, nil
+	}
 }
