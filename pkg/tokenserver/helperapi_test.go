@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/internal/awsfake"
 	"github.com/anchored/anchored/internal/passhash"
 	"github.com/anchored/anchored/pkg/helper"
@@ -200,5 +202,21 @@ func TestConcurrentECRGetsOneCall(t *testing.T) {
 	}
 	if got := len(fake.ECRCalls()); got != 1 {
 		t.Errorf("ECR calls = %d, want exactly 1", got)
+	}
+}
+
+// TestOversizedStoreIsAnswered: a store over the body limit gets the
+// daemon's 413, which it sends before reading the rest and then closes:
+// the helper's client still reads that answer (its write may fail on the
+// closed connection), and it is an answer, not a daemon that did not
+// answer.
+func TestOversizedStoreIsAnswered(t *testing.T) {
+	c := daemonOver(t, emptyVault(t), RegistryOptions{})
+	for _, size := range []int{apitype.HelperMaxBody + 1, 4 << 20} {
+		err := c.Store(context.Background(), helper.Credentials{ServerURL: "reg.example", Username: "u", Secret: strings.Repeat("s", size)})
+		var se *daemonclient.StatusError
+		if !errors.As(err, &se) || se.Code != http.StatusRequestEntityTooLarge || errors.Is(err, daemonclient.ErrNotRunning) {
+			t.Errorf("store of a %d-byte secret: %v; want the daemon's 413", size, err)
+		}
 	}
 }

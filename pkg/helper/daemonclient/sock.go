@@ -86,14 +86,15 @@ func (c *sockConn) Read(p []byte) (int, error) {
 	}
 }
 
-// Write writes all of p.
+// Write writes all of p. MSG_NOSIGNAL: a daemon that closed the
+// connection early is an EPIPE error here, never a SIGPIPE.
 func (c *sockConn) Write(p []byte) (int, error) {
 	if err := c.arm(unix.SO_SNDTIMEO); err != nil {
 		return 0, err
 	}
 	written := 0
 	for written < len(p) {
-		n, err := unix.Write(c.fd, p[written:])
+		n, err := unix.SendmsgN(c.fd, p[written:], nil, nil, unix.MSG_NOSIGNAL)
 		switch {
 		case err == unix.EINTR:
 			continue
