@@ -200,4 +200,31 @@ func TestRPM(t *testing.T) {
 	if scripts := strings.Join(q("--scripts"), "\n"); !strings.Contains(scripts, "systemd-sysusers /usr/lib/sysusers.d/anchored.conf") {
 		t.Errorf("rpm scripts lack the sysusers step:\n%s", scripts)
 	}
+
+	// Installed into a root of its own (scripts off: they need a running
+	// systemd, and their text is checked above), the .rpm is the tree make
+	// install made; rpm -V finds nothing changed; rpm -e takes every file
+	// away again.
+	root := t.TempDir()
+	run(t, "rpm", "--root", root, "--initdb")
+	run(t, "rpm", "--root", root, "-i", "--nodeps", "--noscripts", b.rpm)
+	diffTrees(t, "rpm -i vs make install", packaged(t, root), files(walkTree(t, b.usr)))
+	run(t, "rpm", "--root", root, "-V", "anchored")
+	run(t, "rpm", "--root", root, "-e", "--noscripts", "anchored")
+	if left := packaged(t, root); len(left) != 0 {
+		t.Errorf("after rpm -e, still installed: %v", sortedKeys(left))
+	}
+}
+
+// packaged is the files under root's /usr and /etc: what a package
+// installs, without the package manager's own database.
+func packaged(t *testing.T, root string) map[string]entry {
+	t.Helper()
+	out := files(walkTree(t, root))
+	for p := range out {
+		if !strings.HasPrefix(p, "/usr/") && !strings.HasPrefix(p, "/etc/") {
+			delete(out, p)
+		}
+	}
+	return out
 }
