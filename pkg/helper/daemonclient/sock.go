@@ -67,10 +67,12 @@ func (c *sockConn) arm(opt int) error {
 // Read reads once. A timeout is os.ErrDeadlineExceeded; a socket shut
 // down by Shutdown reads as io.EOF.
 func (c *sockConn) Read(p []byte) (int, error) {
-	if err := c.arm(unix.SO_RCVTIMEO); err != nil {
-		return 0, err
-	}
 	for {
+		// Armed again after an interrupted call: the kernel starts the
+		// timeout afresh with each call.
+		if err := c.arm(unix.SO_RCVTIMEO); err != nil {
+			return 0, err
+		}
 		n, err := unix.Read(c.fd, p)
 		switch {
 		case err == unix.EINTR:
@@ -89,11 +91,11 @@ func (c *sockConn) Read(p []byte) (int, error) {
 // Write writes all of p. MSG_NOSIGNAL: a daemon that closed the
 // connection early is an EPIPE error here, never a SIGPIPE.
 func (c *sockConn) Write(p []byte) (int, error) {
-	if err := c.arm(unix.SO_SNDTIMEO); err != nil {
-		return 0, err
-	}
 	written := 0
 	for written < len(p) {
+		if err := c.arm(unix.SO_SNDTIMEO); err != nil {
+			return written, err
+		}
 		n, err := unix.SendmsgN(c.fd, p[written:], nil, nil, unix.MSG_NOSIGNAL)
 		switch {
 		case err == unix.EINTR:
