@@ -136,11 +136,15 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 func (l *Log) Leaks() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	quoted := make(map[string]string, len(l.secrets))
+	for s := range l.secrets {
+		q, _ := json.Marshal(s)
+		quoted[s] = string(q)
+	}
 	var leaks []string
 	for _, b := range l.bodies {
-		for s := range l.secrets {
-			q, _ := json.Marshal(s)
-			if strings.Contains(b, string(q)) || (!strings.Contains(b, "{") && strings.Contains(b, s)) {
+		for s, q := range quoted {
+			if strings.Contains(b, q) || (!strings.Contains(b, "{") && strings.Contains(b, s)) {
 				leaks = append(leaks, b)
 				break
 			}
