@@ -54,12 +54,16 @@ run: build
 test: build
 	ANCHORE_TEST_BINDIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
 	ANCHORE_TEST_BINDIR=$(BIN) $(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime 100000x ./pkg/vault
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 50000x ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzReadAnswer$$' -fuzztime 50000x ./pkg/helper/daemonclient
 
 bench: build
 	./scripts/bench.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime $(FUZZTIME) ./pkg/vault
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzReadAnswer$$' -fuzztime $(FUZZTIME) ./pkg/helper/daemonclient
 
 lint:
 	$(GO) vet ./...
