@@ -225,9 +225,13 @@ func exchange(conn io.ReadWriter, req []byte) (*bufio.Reader, error) {
 // errMalformed is an answer that is not HTTP.
 var errMalformed = errors.New("malformed HTTP answer")
 
+// maxHeaders bounds the header lines of an answer (anchored sends a few).
+const maxHeaders = 100
+
 // readHead reads the status line and the headers, and returns the status
-// code and the reader of the body. It refuses a transfer encoding: net/http's server never chunks an
-// answer to HTTP/1.0, so one means the peer is not anchored.
+// code and the reader of the body. It refuses a transfer encoding:
+// net/http's server never chunks an answer to HTTP/1.0, so one means the
+// peer is not anchored.
 func readHead(br *bufio.Reader) (int, io.Reader, error) {
 	line, err := readLine(br)
 	if err != nil {
@@ -239,13 +243,16 @@ func readHead(br *bufio.Reader) (int, io.Reader, error) {
 		return 0, nil, fmt.Errorf("%w: status line %.40q", errMalformed, line)
 	}
 	length := int64(-1)
-	for {
+	for n := 0; ; n++ {
 		line, err := readLine(br)
 		if err != nil {
 			return 0, nil, err
 		}
 		if line == "" {
 			break
+		}
+		if n == maxHeaders {
+			return 0, nil, fmt.Errorf("%w: over %d header lines", errMalformed, maxHeaders)
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
