@@ -119,9 +119,8 @@ func Parse(b []byte, cfg *File) error {
 	}
 	d := decoder{anchors: anchorsOf(f.Docs[0].Body)}
 	d.mapping(f.Docs[0].Body, "", reflect.ValueOf(cfg).Elem())
-	problems := d.problems
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %w", ErrInvalid, problems)
+	if len(d.problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalid, d.problems)
 	}
 	return nil
 }
@@ -170,11 +169,10 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 	return n
 }
 
-// mapping decodes the mapping n (the value of key, "" for the
-// document) into the struct v key by key, in
-// document order: a key v has no yaml tag for is a problem; a struct field
-// is decoded by recursion; any other field by goccy, whose error is a
-// problem of that key.
+// mapping decodes the mapping n (the value of key; "" for the document)
+// into the struct v key by key, in document order: a key v has no yaml tag
+// for is a problem; a struct field is decoded by recursion; any other field
+// by goccy, whose error is a problem of that key.
 func (d *decoder) mapping(n ast.Node, key string, v reflect.Value) {
 	n = d.resolve(n)
 	var pairs []*ast.MappingValueNode
