@@ -1,12 +1,13 @@
 package helpercli
 
 import (
-	"github.com/anchored/anchored/internal/helperproto"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/anchored/anchored/internal/helperproto"
 )
 
 // Command returns the management command tree as the binary builds it, with

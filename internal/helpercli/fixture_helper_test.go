@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/anchored/anchored/internal/helperproto"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )

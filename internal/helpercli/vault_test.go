@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/anchored/anchored/internal/helperproto"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/internal/testbin"
 	"github.com/anchored/anchored/pkg/vault"
