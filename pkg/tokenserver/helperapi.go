@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,15 +63,24 @@ func readServerURL(r *http.Request) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// readKey reads a get or erase payload and normalises it to its key.
+func readKey(r *http.Request) (serverURL string, k helper.Key, err error) {
+	serverURL, err = readServerURL(r)
+	if err != nil {
+		return "", helper.Key{}, helperError(err)
+	}
+	k, err = helper.Normalize(serverURL)
+	if err != nil {
+		return "", helper.Key{}, errorf(http.StatusBadRequest, "%s", err.Error())
+	}
+	return serverURL, k, nil
+}
+
 // helperGet is POST /credential-helper/get.
 func (s *Server) helperGet(w http.ResponseWriter, r *http.Request) error {
-	serverURL, err := readServerURL(r)
+	serverURL, k, err := readKey(r)
 	if err != nil {
-		return helperError(err)
-	}
-	k, err := helper.Normalize(serverURL)
-	if err != nil {
-		return errorf(http.StatusBadRequest, "%s", err.Error())
+		return err
 	}
 	rs, err := s.registryStore()
 	if err != nil {
@@ -107,13 +117,9 @@ func (s *Server) helperStore(w http.ResponseWriter, r *http.Request) error {
 
 // helperErase is POST /credential-helper/erase.
 func (s *Server) helperErase(w http.ResponseWriter, r *http.Request) error {
-	serverURL, err := readServerURL(r)
+	_, k, err := readKey(r)
 	if err != nil {
-		return helperError(err)
-	}
-	k, err := helper.Normalize(serverURL)
-	if err != nil {
-		return errorf(http.StatusBadRequest, "%s", err.Error())
+		return err
 	}
 	rs, err := s.registryStore()
 	if err != nil {
@@ -136,9 +142,17 @@ func (s *Server) helperList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return helperError(err)
 	}
-	// The protocol's own encoding: compact, as the helper prints it.
+	// The protocol's own encoding: compact, as the helper prints it; with
+	// a Content-Length, as every JSON answer (writeJSON).
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(m)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, err = w.Write(b)
+	return err
 }
 
 // The VaultStore's side of the helper protocol.

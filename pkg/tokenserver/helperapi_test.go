@@ -220,3 +220,32 @@ func TestOversizedStoreIsAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestHelperAnswersHaveLength: every helper endpoint's JSON answer carries
+// a Content-Length, which the helper's client reads the body by.
+func TestHelperAnswersHaveLength(t *testing.T) {
+	path := emptyVault(t)
+	c := daemonOver(t, path, RegistryOptions{})
+	// Enough entries that the list is over net/http's 2 KiB buffer, past
+	// which it would chunk an answer without a length to HTTP/1.1.
+	for i := range 30 {
+		host := fmt.Sprintf("reg%02d.%s.example", i, strings.Repeat("x", 60))
+		if err := c.Store(context.Background(), helper.Credentials{ServerURL: host, Username: "u", Secret: "store-secret"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := &http.Client{Transport: leaks.Transport(&http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", c.Socket)
+	}})}
+	for _, tc := range []struct{ action, body string }{{"get", "reg00." + strings.Repeat("x", 60) + ".example"}, {"list", ""}, {"get", "absent.example"}} {
+		res, err := client.Post("http://anchored/v1/credential-helper/"+tc.action, "text/plain", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.ContentLength <= 0 || res.Header.Get("Transfer-Encoding") != "" {
+			t.Errorf("%s %q: status %d, Content-Length %d, Transfer-Encoding %q; want a length", tc.action, tc.body, res.StatusCode, res.ContentLength, res.Header.Get("Transfer-Encoding"))
+		}
+	}
+}

@@ -166,9 +166,9 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	defer stop()
 	br, err := exchange(conn, request(path, contentType, body))
 	var code int
-	var bodyReader io.Reader
+	var length int64
 	if err == nil {
-		code, bodyReader, err = readHead(br)
+		code, length, err = readHead(br)
 	}
 	if err != nil {
 		switch {
@@ -185,7 +185,7 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 		// unusable daemon must not break every pull).
 		return nil, &noAnswerError{path: c.socket(), err: err}
 	}
-	b, err := readBody(bodyReader)
+	b, err := readBody(br, length)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("anchored: %w", ctx.Err())
@@ -229,55 +229,51 @@ var errMalformed = errors.New("malformed HTTP answer")
 const maxHeaders = 100
 
 // readHead reads the status line and the headers, and returns the status
-// code and the reader of the body. It refuses a transfer encoding:
+// code and the body's Content-Length (-1: the body ends at the close). It refuses a transfer encoding:
 // net/http's server never chunks an answer to HTTP/1.0, so one means the
 // peer is not anchored.
-func readHead(br *bufio.Reader) (int, io.Reader, error) {
+func readHead(br *bufio.Reader) (code int, length int64, err error) {
 	line, err := readLine(br)
 	if err != nil {
-		return 0, nil, err
+		return 0, -1, err
 	}
 	proto, status, _ := strings.Cut(line, " ")
-	code, err := strconv.Atoi(status[:min(3, len(status))])
+	code, err = strconv.Atoi(status[:min(3, len(status))])
 	if !strings.HasPrefix(proto, "HTTP/1.") || err != nil || code < 100 || code > 999 {
-		return 0, nil, fmt.Errorf("%w: status line %.40q", errMalformed, line)
+		return 0, -1, fmt.Errorf("%w: status line %.40q", errMalformed, line)
 	}
-	length := int64(-1)
+	length = -1
 	for n := 0; ; n++ {
 		line, err := readLine(br)
 		if err != nil {
-			return 0, nil, err
+			return 0, -1, err
 		}
 		if line == "" {
 			break
 		}
 		if n == maxHeaders {
-			return 0, nil, fmt.Errorf("%w: over %d header lines", errMalformed, maxHeaders)
+			return 0, -1, fmt.Errorf("%w: over %d header lines", errMalformed, maxHeaders)
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok {
-			return 0, nil, fmt.Errorf("%w: header line %.40q", errMalformed, line)
+			return 0, -1, fmt.Errorf("%w: header line %.40q", errMalformed, line)
 		}
 		value = strings.TrimSpace(value)
 		switch {
 		case strings.EqualFold(name, "Transfer-Encoding"):
-			return 0, nil, fmt.Errorf("%w: transfer encoding %.20q", errMalformed, value)
+			return 0, -1, fmt.Errorf("%w: transfer encoding %.20q", errMalformed, value)
 		case strings.EqualFold(name, "Content-Length"):
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 || (length >= 0 && n != length) {
-				return 0, nil, fmt.Errorf("%w: content length %.20q", errMalformed, value)
+				return 0, -1, fmt.Errorf("%w: content length %.20q", errMalformed, value)
 			}
 			if n > maxAnswer {
-				return 0, nil, fmt.Errorf("%w: an answer of %d bytes", errMalformed, n)
+				return 0, -1, fmt.Errorf("%w: an answer of %d bytes", errMalformed, n)
 			}
 			length = n
 		}
 	}
-	if length >= 0 {
-		// The body is exactly length bytes: a shorter one is cut short.
-		return code, &exactReader{r: io.LimitReader(br, length), left: length}, nil
-	}
-	return code, br, nil
+	return code, length, nil
 }
 
 // maxHeadLine bounds one line of the status and headers.
@@ -298,26 +294,20 @@ func readLine(br *bufio.Reader) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
-// exactReader reports a body shorter than its Content-Length as
-// io.ErrUnexpectedEOF, not as its end.
-type exactReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	e.left -= int64(n)
-	if err == io.EOF && e.left > 0 {
-		err = io.ErrUnexpectedEOF
+// readBody reads the rest of the answer: exactly length bytes (readHead
+// bounded it; fewer is io.ErrUnexpectedEOF), or, for -1, up to the close.
+func readBody(br *bufio.Reader, length int64) ([]byte, error) {
+	if length >= 0 {
+		b := make([]byte, length)
+		if _, err := io.ReadFull(br, b); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		return b, nil
 	}
-	return n, err
-}
-
-// readBody reads the rest of the answer: its Content-Length, or up to the
-// close.
-func readBody(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxAnswer+1))
+	b, err := io.ReadAll(io.LimitReader(br, maxAnswer+1))
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,8 @@ func FuzzReadAnswer(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		code, body, err := readHead(bufio.NewReaderSize(bytes.NewReader(b), maxHeadLine))
+		br := bufio.NewReaderSize(bytes.NewReader(b), maxHeadLine)
+		code, length, err := readHead(br)
 		if err != nil {
 			if !errors.Is(err, errMalformed) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Errorf("readHead error %v is neither malformed nor cut short", err)
@@ -36,8 +37,8 @@ func FuzzReadAnswer(f *testing.F) {
 		if code < 100 || code > 999 {
 			t.Errorf("readHead accepted status %d", code)
 		}
-		got, err := readBody(body)
-		if err == nil && (len(got) > maxAnswer || len(got) > len(b)) {
+		got, err := readBody(br, length)
+		if err == nil && (len(got) > maxAnswer || len(got) > len(b) || (length >= 0 && int64(len(got)) != length)) {
 			t.Errorf("readBody gave %d bytes from %d", len(got), len(b))
 		}
 	})
