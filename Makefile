@@ -34,9 +34,10 @@ NFPM_VERSION ?= v2.45.2
 DIST        ?= $(CURDIR)/dist
 STAGE       ?= $(BIN)/stage
 ARCH        ?= $(shell $(GO) env GOARCH)
-# Debian and RPM versions must start with a digit: v1.2.3 -> 1.2.3, a bare
-# commit -> 0.0.0~git<commit>; "-" is not allowed in an RPM version.
-PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; /^[0-9]/!s/^/0.0.0~git/; s/-/./g')
+# The package version (scripts/pkg-version.sh, docs/packaging.md): v1.2.3
+# -> 1.2.3, an untagged commit -> 0.0.0~git<commit>, and a dirty tree never
+# above its clean build.
+PKG_VERSION ?= $(shell ./scripts/pkg-version.sh '$(VERSION)')
 
 .PHONY: all build run test test-short bench fuzz lint clean install package docs-gen
 
