@@ -14,6 +14,7 @@ import (
 var wantFiles = map[string]fs.FileMode{
 	"/usr/bin/docker-credential-anchore":                                  0o755,
 	"/usr/bin/anchored":                                                   0o755,
+	"/usr/bin/anchore-credential-provider":                                0o755,
 	"/usr/lib/systemd/system/anchored.service":                            0o644,
 	"/usr/lib/systemd/system/anchored.socket":                             0o644,
 	"/usr/lib/systemd/user/anchored.service":                              0o644,
