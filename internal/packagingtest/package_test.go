@@ -109,7 +109,7 @@ func TestDeb(t *testing.T) {
 	b := build(t)
 
 	info := run(t, "dpkg-deb", "--info", b.deb)
-	for _, want := range []string{"Package: anchored", "Version: 9.9.9.pkgtest-1", "conffiles", "postinst", "prerm", "postrm"} {
+	for _, want := range []string{"Package: anchored", "Version: 9.9.9~pkgtest-1", "conffiles", "postinst", "prerm", "postrm"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("dpkg-deb --info lacks %q:\n%s", want, info)
 		}
