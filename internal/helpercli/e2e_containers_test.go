@@ -28,14 +28,7 @@ func TestEndToEndSkopeoThroughContainersDropIn(t *testing.T) {
 	ref := reg.PushRandomImage(t, "containers/app")
 
 	home := t.TempDir()
-	pf := filepath.Join(home, "passphrase")
-	if err := os.WriteFile(pf, []byte("skopeo passphrase\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	vaultPath := filepath.Join(home, "data", "vault")
-	if _, err := vault.Create(context.Background(), vaultPath, "skopeo passphrase", nil, vault.WithWorkFactor(vault.MinWorkFactor)); err != nil {
-		t.Fatal(err)
-	}
+	pf, vaultPath := emptyVault(t, home, "skopeo passphrase")
 	emptyConf := filepath.Join(home, "registries.conf")
 	certDir := filepath.Join(home, "certs")
 	runDir := filepath.Join(home, "run")

@@ -130,3 +130,18 @@ func (f *cliFixture) doc() *vault.Document {
 	}
 	return v.Document()
 }
+
+// emptyVault makes a passphrase file and an empty vault (the lowest work
+// factor) under dir for the end-to-end tests, and returns their paths.
+func emptyVault(t *testing.T, dir, pass string) (passFile, vaultPath string) {
+	t.Helper()
+	passFile = filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(passFile, []byte(pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vaultPath = filepath.Join(dir, "data", "vault")
+	if _, err := vault.Create(context.Background(), vaultPath, pass, nil, vault.WithWorkFactor(vault.MinWorkFactor)); err != nil {
+		t.Fatal(err)
+	}
+	return passFile, vaultPath
+}
