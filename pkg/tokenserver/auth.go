@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,8 +53,8 @@ func CallerFrom(ctx context.Context) *Caller {
 // PasswordAttempt is one username/password to check.
 type PasswordAttempt struct {
 	Username, Password string
-	// Client is the remote address's host ("" over the Unix socket), for
-	// throttling per client.
+	// Client is who is asking, for throttling per client: the remote
+	// address's host over TCP, "uid:N" (the peer's uid) over the socket.
 	Client string
 }
 
@@ -109,10 +110,11 @@ func (s *Server) logFailedLogin(ctx context.Context, msg, name, client string) {
 	s.log.InfoContext(ctx, msg, "user", name, "client", client)
 }
 
-// clientHost is the remote host of r, "" over the socket.
+// clientHost is the remote host of r, or "uid:N" over the socket: the
+// kernel vouches for a socket peer's uid, so a throttle can count it alone.
 func clientHost(r *http.Request) string {
-	if ConnInfoFrom(r.Context()).Transport == TransportUnix {
-		return ""
+	if ci := ConnInfoFrom(r.Context()); ci.Transport == TransportUnix {
+		return "uid:" + strconv.Itoa(ci.PeerUID)
 	}
 	h, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
