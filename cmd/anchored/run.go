@@ -105,6 +105,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // serve loads everything, refuses to start on any problem, then serves
 // until SIGTERM or SIGINT.
 func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
+	if err := daemon.Harden(); err != nil { // no core dumps, file limit raised
+		return noStart(err)
+	}
 	cfg, paths, key, errs := loadConfig(flags, getenv)
 	if len(errs) > 0 {
 		return noStart(errs...)
