@@ -25,8 +25,9 @@ import (
 // connection is busy in a handler, the new one is closed instead.
 const (
 	// MaxTCPConns bounds one TCP listener: enough for any real use of an
-	// auth API, small enough that a flood of them stays within 256 MB.
-	MaxTCPConns = 4096
+	// auth API, small enough that a flood of them stays well within 256 MB
+	// (about 36 KiB each while a request trickles in: BENCHMARKS.md).
+	MaxTCPConns = 2048
 	// MaxSocketConns bounds the Unix socket.
 	MaxSocketConns = 1024
 	// fdReserve is kept for everything that is not a client connection:

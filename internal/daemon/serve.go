@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
@@ -74,6 +77,16 @@ const (
 	IdleTimeout       = 2 * time.Minute
 )
 
+// SoftMemoryLimit is the Go runtime's soft memory limit for the daemon
+// (GOMEMLIMIT overrides it): the garbage collector works harder as the
+// process nears it, so the garbage of a connection flood (thousands of
+// connections accepted and closed) is collected before the heap doubles,
+// as GOGC alone would let it. 128 MiB for the daemon and its connections,
+// plus room for one production scrypt (32 MiB) per core, since password
+// hashes run that many at once; a live heap above it only makes the
+// collector run more, never fails.
+func SoftMemoryLimit() int64 { return 128<<20 + int64(runtime.NumCPU())*(32<<20) }
+
 // Serve serves h on every listener until ctx is done, then stops
 // gracefully: listeners close, in-flight requests run to completion (up to
 // grace), and systemd hears READY=1 at start and STOPPING=1 at the end.
@@ -93,6 +106,13 @@ func Serve(ctx context.Context, lns []net.Listener, h http.Handler, grace time.D
 func ServeCapped(ctx context.Context, lns []net.Listener, h http.Handler, grace time.Duration, caps Caps, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
+	}
+	// The vault's unlock ran scrypt (tens of MiB, up to 256 MiB at work
+	// factor 18), garbage by now: hand it back to the kernel before
+	// serving, so that the daemon's resident size is its own.
+	debug.FreeOSMemory()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(SoftMemoryLimit())
 	}
 	servers := make([]*http.Server, len(lns))
 	errc := make(chan error, len(lns))
