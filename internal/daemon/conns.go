@@ -2,8 +2,8 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -234,13 +234,14 @@ func (b *bodyWatch) Read(p []byte) (int, error) {
 
 // Harden is what the daemon does to itself before it reads a secret: no
 // core dumps (internal/nodump) and the file-descriptor soft limit raised
-// to the hard one (RaiseFileLimit).
-func Harden() error {
+// to the hard one (RaiseFileLimit). Each is defence in depth (the units
+// also say LimitCORE=0), so a failure, e.g. a seccomp filter refusing the
+// call, is a warning, not a reason to stay down.
+func Harden(log *slog.Logger) {
 	if err := nodump.Disable(); err != nil {
-		return err
+		log.Warn("core dumps stay possible", "err", err)
 	}
 	if _, err := RaiseFileLimit(); err != nil {
-		return fmt.Errorf("raise the open file limit: %w", err)
+		log.Warn("raise the open file limit", "err", err)
 	}
-	return nil
 }
