@@ -35,9 +35,13 @@ const (
 	fdReserve = 128
 )
 
-// Caps are the connection caps Serve applies, per listener.
+// Caps are the connection caps Serve applies, per listener, and how long
+// a connection may take to send one request.
 type Caps struct {
 	TCP, Socket int
+	// ReadTimeout bounds reading one request, headers and body; zero means
+	// the package's ReadTimeout.
+	ReadTimeout time.Duration
 }
 
 // DefaultCaps shares the file-descriptor soft limit between the listeners:

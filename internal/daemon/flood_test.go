@@ -229,3 +229,28 @@ func TestDefaultCaps(t *testing.T) {
 		t.Errorf("DefaultCaps(2) = %+v: %d descriptors with the reserve, over the limit %d", c, total, rl.Cur)
 	}
 }
+
+// TestTrickleBounded: below any cap, a request whose body still trickles
+// in when the read timeout passes loses its connection.
+func TestTrickleBounded(t *testing.T) {
+	tl, err := ListenHTTP(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.ReadAll(r.Body) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeCapped(ctx, []net.Listener{tl}, h, time.Second, Caps{TCP: 100, Socket: 100, ReadTimeout: 300 * time.Millisecond}, quiet)
+	}()
+	defer func() { cancel(); <-done }()
+	tr := &trickler{}
+	tr.open(t, "tcp", tl.Addr().String(), "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+	defer tr.closeAll()
+	tctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go tr.trickle(tctx)
+	if !tr.waitClosed(1, 10*time.Second) {
+		t.Error("a trickling request kept its connection past the read timeout")
+	}
+}

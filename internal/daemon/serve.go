@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -126,7 +127,7 @@ func ServeCapped(ctx context.Context, lns []net.Listener, h http.Handler, grace 
 		srv := &http.Server{
 			Handler:           t.markBusy(h),
 			ReadHeaderTimeout: ReadHeaderTimeout,
-			ReadTimeout:       ReadTimeout,
+			ReadTimeout:       cmp.Or(caps.ReadTimeout, ReadTimeout),
 			IdleTimeout:       IdleTimeout,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
