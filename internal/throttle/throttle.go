@@ -21,7 +21,9 @@
 //
 // A client group's count is not reset by a success: an attacker who owns
 // one valid account could otherwise clear it between guesses at others. A
-// user's count is reset by that user's success. Counters decay: a key with
+// user's count is reset by that user's success only when all its failures
+// came from the group that succeeded: the owner's typos are forgiven, an
+// attacker's guesses from elsewhere are not. Counters decay: a key with
 // no failure for Window is forgotten. Memory is bounded (MaxKeys): when
 // full, stale keys go first, then the least recently failed.
 //
@@ -84,6 +86,11 @@ type state struct {
 	lastFailure time.Time
 	until       time.Time     // refused until (refusing keys)
 	penalty     time.Duration // each attempt's delay (delaying keys)
+	// from is the one client group all of a user's failures came from,
+	// "" once they came from two: a success from that group (the owner's
+	// own typos) resets the count, any other does not.
+	from  string
+	mixed bool
 }
 
 // Verdict is what to do with an attempt.
@@ -207,6 +214,11 @@ func (l *Limiter) Fail(user, client string) {
 		} else if now.Sub(s.lastFailure) >= window {
 			*s = state{}
 		}
+		if g := Group(client); s.failures == 0 {
+			s.from = g
+		} else if g != s.from {
+			s.mixed = true
+		}
 		s.failures++
 		s.lastFailure = now
 		burst := orInt(l.UserBurst, DefaultUserBurst)
@@ -236,13 +248,17 @@ func doubling(base, ceil time.Duration, over int) time.Duration {
 	return d
 }
 
-// Succeed records a successful password check: the user's counter is
-// reset. The client group's is not (see the package comment).
+// Succeed records a successful password check. The user's count is reset
+// only when every failure in it came from the client group that just
+// succeeded (the owner's own typos): a success must not hand an attacker
+// guessing from elsewhere a fresh burst. The client group's count is not
+// reset either (see the package comment).
 func (l *Limiter) Succeed(user, client string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.m != nil {
-		delete(l.m, key{'u', user})
+	k := key{'u', user}
+	if s := l.m[k]; s != nil && !s.mixed && s.from == Group(client) {
+		delete(l.m, k)
 	}
 }
 

@@ -40,9 +40,31 @@ func TestUserCountDelaysNeverRefuses(t *testing.T) {
 	if v := l.Check("bob", "198.51.100.7"); v != (Verdict{}) {
 		t.Errorf("bob Check = %+v, want free: alice's count is hers", v)
 	}
+	// The owner's success does not hand the guesser a fresh burst.
 	l.Succeed("alice", "198.51.100.7")
-	if v := l.Check("alice", "198.51.100.7"); v != (Verdict{}) {
-		t.Errorf("after a success Check = %+v, want free", v)
+	if v := l.Check("alice", "203.0.113.200"); v.Delay != 2*time.Second {
+		t.Errorf("after the owner's success, the guesser's Check = %+v, want still delayed 2s", v)
+	}
+}
+
+// The owner's own typos, all from one client group, are forgiven by the
+// owner's success from that group.
+func TestOwnTyposForgiven(t *testing.T) {
+	l := &Limiter{}
+	for range DefaultUserBurst + 2 {
+		l.Fail("bob", "2001:db8:1:2::10")
+	}
+	l.Succeed("bob", "2001:db8:1:2::99") // same /64
+	if v := l.Check("bob", "2001:db8:1:2::10"); v != (Verdict{}) {
+		t.Errorf("after a success from the failing group: %+v, want free", v)
+	}
+	for range DefaultUserBurst + 2 {
+		l.Fail("carol", "127.0.0.1")
+	}
+	l.Fail("carol", "203.0.113.1")
+	l.Succeed("carol", "127.0.0.1")
+	if v := l.Check("carol", "127.0.0.1"); v.Delay == 0 {
+		t.Error("a success cleared a count that had failures from elsewhere too")
 	}
 }
 
