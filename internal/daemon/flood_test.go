@@ -34,9 +34,10 @@ func floodCap(t *testing.T) int {
 // trickler holds flood connections, each sending a request whose body
 // comes a byte at a time, and counts those the server closed.
 type trickler struct {
-	mu     sync.Mutex
-	conns  []net.Conn
-	closed atomic.Int64
+	mu       sync.Mutex
+	conns    []net.Conn
+	closed   atomic.Int64
+	closedCh chan struct{} // one per connection the server closed
 }
 
 func (tr *trickler) open(t *testing.T, network, addr, head string) {
@@ -50,10 +51,15 @@ func (tr *trickler) open(t *testing.T, network, addr, head string) {
 	}
 	tr.mu.Lock()
 	tr.conns = append(tr.conns, c)
+	if tr.closedCh == nil {
+		tr.closedCh = make(chan struct{}, 1<<16)
+	}
+	ch := tr.closedCh
 	tr.mu.Unlock()
 	go func() {
 		io.Copy(io.Discard, c) // returns when the server closes it
 		tr.closed.Add(1)
+		ch <- struct{}{}
 	}()
 }
 
@@ -83,14 +89,19 @@ func (tr *trickler) closeAll() {
 	}
 }
 
-// waitClosed waits for n connections closed by the server (bounded).
+// waitClosed waits for n connections closed by the server, at most
+// within (a bound for a broken server, not a timing).
 func (tr *trickler) waitClosed(n int64, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for tr.closed.Load() < n {
-		if time.Now().After(deadline) {
+	tr.mu.Lock()
+	ch := tr.closedCh
+	tr.mu.Unlock()
+	timeout := time.After(within)
+	for range n {
+		select {
+		case <-ch:
+		case <-timeout:
 			return false
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	return true
 }

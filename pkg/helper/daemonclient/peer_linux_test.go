@@ -1,9 +1,11 @@
 package daemonclient
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -40,6 +42,7 @@ func TestFakeDaemonProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fmt.Println("listening") // the parent waits for this line
 	log, err := os.OpenFile(path+".received", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -81,19 +84,18 @@ func TestUntrustedDaemon(t *testing.T) {
 
 	child := exec.Command(os.Args[0], "-test.run=^TestFakeDaemonProcess$")
 	child.Env = append(os.Environ(), fakeDaemonEnv+"="+sock)
-	var childOut bytes.Buffer
-	child.Stdout, child.Stderr = &childOut, &childOut
+	var childErr bytes.Buffer
+	child.Stderr = &childErr
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the fake daemon did not listen: %s", childOut.String())
-		}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "listening\n" {
+		t.Fatalf("the fake daemon did not listen: %q, %v; stderr %s", line, err, childErr.String())
 	}
 	// The fake daemon does answer whoever talks to it.
 	if c, err := (&Client{Socket: sock}).dialUnchecked(); err != nil {
@@ -126,9 +128,9 @@ func TestUntrustedDaemon(t *testing.T) {
 	if n := strings.Count(stderr, "\n"); n != 1 || !strings.Contains(stderr, "uid 65534") || !strings.Contains(stderr, "using the vault") {
 		t.Errorf("store's stderr %q: want one line naming uid 65534 and the fallback to the vault", stderr)
 	}
-	out, _ := run("get", "https://reg.example.com")
-	if !strings.Contains(out, "owner-secret-peer") || strings.Contains(out, "attacker") {
-		t.Errorf("get answered %q: want the vault's entry, not the fake daemon's", out)
+	got, _ := run("get", "https://reg.example.com")
+	if !strings.Contains(got, "owner-secret-peer") || strings.Contains(got, "attacker") {
+		t.Errorf("get answered %q: want the vault's entry, not the fake daemon's", got)
 	}
 	if b, err := os.ReadFile(sock + ".received"); err == nil && len(b) > 0 {
 		t.Errorf("the fake daemon received %d bytes: %q", len(b), b)
