@@ -190,13 +190,6 @@ func (t *tracker) connState(c net.Conn, st http.ConnState) {
 	}
 }
 
-// Len is the number of connections held, for tests and metrics.
-func (t *tracker) Len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.live
-}
-
 type trackedConnKey struct{}
 
 // withTrackedConn remembers the accepted connection in the connection's
@@ -214,23 +207,29 @@ func (t *tracker) markBusy(h http.Handler) http.Handler {
 			if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 				t.set(c, phaseBusy)
 			} else {
-				r.Body = &bodyWatch{ReadCloser: r.Body, done: func() { t.set(c, phaseBusy) }}
+				r.Body = &bodyWatch{ReadCloser: r.Body, left: r.ContentLength, done: func() { t.set(c, phaseBusy) }}
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// bodyWatch calls done once the body reaches its end.
+// bodyWatch calls done once the body has arrived: its Content-Length read
+// (a JSON decoder stops at the end of its value, before any EOF), or EOF
+// (a chunked body, left -1).
 type bodyWatch struct {
 	io.ReadCloser
+	left int64
 	once sync.Once
 	done func()
 }
 
 func (b *bodyWatch) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF {
+	if b.left > 0 {
+		b.left -= int64(min(int64(n), b.left))
+	}
+	if err == io.EOF || b.left == 0 {
 		b.once.Do(b.done)
 	}
 	return n, err

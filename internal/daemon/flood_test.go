@@ -265,3 +265,25 @@ func TestTrickleBounded(t *testing.T) {
 		t.Error("a trickling request kept its connection past the read timeout")
 	}
 }
+
+// A body counts as arrived once its Content-Length is read, EOF or not
+// (a JSON decoder stops at the end of its value).
+func TestBodyWatch(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		length int64
+		read   int
+		done   bool
+	}{
+		{"part of it", 10, 5, false},
+		{"all of it, no EOF yet", 10, 10, true},
+		{"chunked, no EOF yet", -1, 10, false},
+	} {
+		called := false
+		b := &bodyWatch{ReadCloser: io.NopCloser(strings.NewReader(strings.Repeat("x", 20))), left: tc.length, done: func() { called = true }}
+		b.Read(make([]byte, tc.read))
+		if called != tc.done {
+			t.Errorf("%s: done %v, want %v", tc.name, called, tc.done)
+		}
+	}
+}
