@@ -1,6 +1,7 @@
 package daemonclient
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 // helper may talk to: nothing was sent to it. Errors matching it also match
 // ErrNoAnswer and ErrNotRunning, so the Fallback says so once and answers
 // from the vault.
-var ErrUntrustedPeer = fmt.Errorf("socket is held by an untrusted process")
+var ErrUntrustedPeer = errors.New("socket is held by an untrusted process")
 
 // trustedPeer reports whether uid may be the daemon behind the socket at
 // path: root; the helper's own uid (the per-user daemon); or the owner of
