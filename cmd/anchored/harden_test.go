@@ -15,20 +15,23 @@ import (
 	"github.com/anchored/anchored/internal/testbin"
 )
 
-// coreLimit reads a process's "Max core file size" soft and hard limits
-// from /proc/PID/limits (readable whatever the process's dumpability).
-func coreLimit(t *testing.T, pid int) string {
+// limit reads a process's soft and hard limit named name ("Max core file
+// size") from /proc/PID/limits (readable whatever the process's
+// dumpability).
+func limit(t *testing.T, pid int, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^Max core file size\s+(\S+)\s+(\S+)`).FindStringSubmatch(string(b))
+	m := regexp.MustCompile(`(?m)^`+name+`\s+(\S+)\s+(\S+)`).FindStringSubmatch(string(b))
 	if m == nil {
-		t.Fatalf("no core limit in %s", b)
+		t.Fatalf("no %q in %s", name, b)
 	}
 	return m[1] + " " + m[2]
 }
+
+func coreLimit(t *testing.T, pid int) string { return limit(t, pid, "Max core file size") }
 
 // TestNoCoreDumps: both binaries turn core dumps off while they hold
 // secrets (PR_SET_DUMPABLE 0 and RLIMIT_CORE 0, internal/nodump), the
@@ -45,6 +48,9 @@ func TestNoCoreDumps(t *testing.T) {
 	p.waitFor(t, "listening")
 	if got := coreLimit(t, cmd.Process.Pid); got != "0 0" {
 		t.Errorf("anchored's core limit = %q, want \"0 0\"", got)
+	}
+	if soft, hard, _ := strings.Cut(limit(t, cmd.Process.Pid, "Max open files"), " "); soft != hard {
+		t.Errorf("anchored's open file limit: soft %s, want the hard %s", soft, hard)
 	}
 	if os.Getuid() != 0 {
 		// A non-dumpable process's /proc entries belong to root.
