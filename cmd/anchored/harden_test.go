@@ -24,7 +24,7 @@ func limit(t *testing.T, pid int, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^`+name+`\s+(\S+)\s+(\S+)`).FindStringSubmatch(string(b))
+	m := regexp.MustCompile(`(?m)^` + name + `\s+(\S+)\s+(\S+)`).FindStringSubmatch(string(b))
 	if m == nil {
 		t.Fatalf("no %q in %s", name, b)
 	}
