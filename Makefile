@@ -34,16 +34,17 @@ NFPM_VERSION ?= v2.45.2
 DIST        ?= $(CURDIR)/dist
 STAGE       ?= $(BIN)/stage
 ARCH        ?= $(shell $(GO) env GOARCH)
-# Debian and RPM versions must start with a digit: v1.2.3 -> 1.2.3, a bare
-# commit -> 0.0.0~git<commit>; "-" is not allowed in an RPM version.
-PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -E 's/^v([0-9])/\1/; /^[0-9]/!s/^/0.0.0~git/; s/-/./g')
+# The package version (scripts/pkg-version.sh, docs/packaging.md): v1.2.3
+# -> 1.2.3, an untagged commit -> 0.0.0~git<commit>, and a dirty tree never
+# above its clean build.
+PKG_VERSION ?= $(shell ./scripts/pkg-version.sh '$(VERSION)')
 
 .PHONY: all build run test test-short bench fuzz lint clean install package docs-gen
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/docker-credential-anchore ./cmd/anchored
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/docker-credential-anchore ./cmd/anchored ./cmd/anchore-credential-provider
 
 # The main job: anchored in the foreground with state in ./.anchored (SPEC section 7).
 run: build
@@ -77,7 +78,8 @@ docs-gen:
 	rm -rf $(GEN)
 	$(GO) run ./packaging/gendocs -out $(GEN) -version $(VERSION)
 
-# Installs both binaries, the systemd units (system and user), sysusers.d and
+# Installs the three binaries (the helper, anchored, the kubelet credential
+# provider), the systemd units (system and user), sysusers.d and
 # tmpfiles.d entries, the default config (never over an existing one), man
 # pages and completions. Honours PREFIX and DESTDIR; the units' ExecStart
 # follows BINDIR.
@@ -86,7 +88,7 @@ install: build docs-gen
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/anchored \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
-	install -m 0755 $(BIN)/docker-credential-anchore $(BIN)/anchored $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BIN)/docker-credential-anchore $(BIN)/anchored $(BIN)/anchore-credential-provider $(DESTDIR)$(BINDIR)/
 	for u in anchored.service anchored.socket; do \
 		sed 's|/usr/bin/anchored|$(BINDIR)/anchored|' packaging/systemd/system/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u && \

@@ -13,6 +13,15 @@ bin=${ANCHORED_BIN:-./bin/anchored}
 state=${ANCHORED_STATE:-./.anchored}
 http=${ANCHORED_HTTP:-127.0.0.1:8228}
 
+# A port already taken (a second make run, say) fails here, before any
+# state, vault or admin is made, and says how to pick another.
+hostpart=${http%:*} port=${http##*:}
+hostpart=${hostpart#[} hostpart=${hostpart%]}
+if (exec 3<>"/dev/tcp/$hostpart/$port") 2>/dev/null; then
+  echo "make run: $http is already in use (another make run?); choose another address with ANCHORED_HTTP, e.g. ANCHORED_HTTP=127.0.0.1:8229 make run" >&2
+  exit 1
+fi
+
 mkdir -p "$state"
 chmod 700 "$state"
 state=$(cd "$state" && pwd)

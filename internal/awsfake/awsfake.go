@@ -280,8 +280,8 @@ func (f *Fake) serveECR(w http.ResponseWriter, r *http.Request) {
 	call := ECRCall{Scope: scope, SessionToken: r.Header.Get("X-Amz-Security-Token"), RegistryIDs: in.RegistryIDs}
 	fail := f.ecrFail
 	if fail == nil {
-		call.Password = fmt.Sprintf("fake-ecr-password-%d-%s", len(f.ecrCalls)+1, scope.Region)
 		call.ExpiresAt = f.now().Add(f.lifetime).Truncate(time.Millisecond)
+		call.Password = ecrPassword(fmt.Sprintf("fake-ecr-password-%d-%s", len(f.ecrCalls)+1, scope.Region), call.ExpiresAt)
 	}
 	f.ecrCalls = append(f.ecrCalls, call)
 	f.mu.Unlock()
@@ -302,6 +302,20 @@ func (f *Fake) serveECR(w http.ResponseWriter, r *http.Request) {
 			"proxyEndpoint":      fmt.Sprintf("https://%s.dkr.ecr.%s.amazonaws.com", id, scope.Region),
 		}},
 	})
+}
+
+// ecrPassword is shaped as ECR's: base64 of a JSON object with the
+// encrypted payload and the token's expiry in Unix seconds, which readers
+// such as the kubelet credential provider take the expiry from.
+func ecrPassword(payload string, expires time.Time) string {
+	b, _ := json.Marshal(map[string]any{
+		"payload":    payload,
+		"datakey":    "fake-data-key",
+		"version":    "2",
+		"type":       "DATA_KEY",
+		"expiration": expires.Unix(),
+	})
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // serveIMDS is IMDSv2 only: every metadata GET needs the session token.

@@ -31,6 +31,10 @@ type Env struct {
 	// here, not in helperproto.Env, so that the protocol binary does not
 	// link net/http.
 	Transport http.RoundTripper
+	// ContainersSystemDir is the system registries.conf.d directory that
+	// "configure-docker --system" writes to; "" means
+	// /etc/containers/registries.conf.d (tests point it elsewhere).
+	ContainersSystemDir string
 }
 
 // Exit codes (SPEC section 4).

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -22,16 +24,32 @@ const helperSuffix = "anchore"
 
 // configureDockerCommand is "configure-docker [--registry HOST]...": it
 // points Docker's config.json at this helper, keeping every other key.
+// With --containers (or --system) it writes the registries.conf.d drop-in
+// that containers/image (podman, skopeo, buildah) reads instead: those
+// clients never read credsStore (docs/helper.md).
 func configureDockerCommand(env *Env) *cli.Command {
 	return &cli.Command{
 		Name:  "configure-docker",
-		Usage: "point Docker's config.json at this helper (credsStore, or credHelpers for --registry)",
+		Usage: "point Docker's config.json at this helper (credsStore, or credHelpers for --registry), or podman/skopeo/buildah with --containers",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "registry", Usage: "add a credHelpers entry for HOST instead of setting credsStore (repeatable)"},
+			&cli.BoolFlag{Name: "containers", Usage: "write the user's containers registries.conf.d drop-in (" + userContainersDir + "/" + containersDropIn + ") instead of Docker's config"},
+			&cli.BoolFlag{Name: "system", Usage: "with --containers: write the system drop-in (" + systemContainersDir + "/" + containersDropIn + ", as root) instead of the user's"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 0 {
 				return noStart(fmt.Errorf("unexpected argument %q", cmd.Args().First()))
+			}
+			if cmd.Bool("containers") || cmd.Bool("system") {
+				if len(cmd.StringSlice("registry")) != 0 {
+					return noStart(errors.New("--registry is Docker's credHelpers: containers' credential-helpers apply to every registry, so --containers takes no --registry"))
+				}
+				path := containersDropInPath(env, cmd.Bool("system"))
+				if err := configureContainers(path); err != nil {
+					return failed(err)
+				}
+				fmt.Fprintf(env.Stdout, "Containers drop-in %s now uses %s\n", path, Name)
+				return nil
 			}
 			path := dockerConfigPath(env.Getenv)
 			if err := configureDocker(path, cmd.StringSlice("registry")); err != nil {
@@ -161,4 +179,117 @@ func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// The registries.conf.d drop-in (containers-registries.conf.d(5)): the
+// user's directory is under HOME (containers/image does not follow
+// XDG_CONFIG_HOME here), the system's under /etc.
+const (
+	userContainersDir   = "~/.config/containers/registries.conf.d"
+	systemContainersDir = "/etc/containers/registries.conf.d"
+	containersDropIn    = "50-anchore.conf"
+	// authFileHelper is containers/image's name for its own auth files
+	// (containers-auth.json(5)), which hold logins when no helper does.
+	authFileHelper = "containers-auth.json"
+)
+
+// containersDropInPath is the drop-in to write: the system one, or the
+// user's under HOME.
+func containersDropInPath(env *Env, system bool) string {
+	if system {
+		dir := env.ContainersSystemDir
+		if dir == "" {
+			dir = systemContainersDir
+		}
+		return filepath.Join(dir, containersDropIn)
+	}
+	home := env.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, strings.TrimPrefix(userContainersDir, "~/"), containersDropIn)
+}
+
+// helpersLine is a top-level credential-helpers line on one line:
+// credential-helpers = ["a", 'b'] # comment.
+var (
+	helpersLine = regexp.MustCompile(`^\s*credential-helpers\s*=\s*\[(.*)\]\s*(#.*)?$`)
+	helpersItem = regexp.MustCompile(`^\s*(?:"([^"\\]*)"|'([^']*)')\s*$`)
+	helpersKey  = regexp.MustCompile(`^\s*"?credential-helpers"?\s*=`)
+)
+
+// configureContainers writes the drop-in at path so that containers/image
+// asks this helper first and its own auth file after: a login is stored in
+// the vault (or, when the helper cannot store, in auth.json), a lookup the
+// vault does not answer falls through to auth.json. An existing drop-in
+// keeps every other line and every other helper (after this one); only its
+// credential-helpers line changes. The file is replaced atomically and
+// keeps its mode (0644 when new: it holds no secret, and the system one
+// must be readable by every user).
+func configureContainers(path string) error {
+	mode := fs.FileMode(0o644)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if fi, err := os.Stat(path); err == nil {
+			mode = fi.Mode().Perm()
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return err
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(b) == 0 {
+		lines = []string{"# Written by " + Name + " configure-docker --containers: podman, skopeo and",
+			"# buildah ask " + Name + " for registry credentials, then their auth.json."}
+	}
+	at := -1
+	var helpers []string
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "[") {
+			break // a table: top-level keys end here
+		}
+		if !helpersKey.MatchString(l) {
+			continue
+		}
+		m := helpersLine.FindStringSubmatch(l)
+		if m == nil {
+			return fmt.Errorf("%s:%d: credential-helpers is not a one-line array of strings; edit it by hand to list %q first", path, i+1, helperSuffix)
+		}
+		for _, item := range strings.Split(m[1], ",") {
+			if strings.TrimSpace(item) == "" {
+				continue
+			}
+			im := helpersItem.FindStringSubmatch(item)
+			if im == nil {
+				return fmt.Errorf("%s:%d: credential-helpers holds %q, not a string; edit it by hand to list %q first", path, i+1, strings.TrimSpace(item), helperSuffix)
+			}
+			if h := im[1] + im[2]; h != helperSuffix {
+				helpers = append(helpers, h)
+			}
+		}
+		at = i
+	}
+	if at < 0 {
+		helpers = []string{authFileHelper}
+	}
+	quoted := make([]string, 0, len(helpers)+1)
+	for _, h := range append([]string{helperSuffix}, helpers...) {
+		quoted = append(quoted, strconv.Quote(h))
+	}
+	line := "credential-helpers = [" + strings.Join(quoted, ", ") + "]"
+	if at >= 0 {
+		lines[at] = line
+	} else {
+		// Top-level keys go before any table; after the leading comments.
+		i := 0
+		for i < len(lines) && (strings.TrimSpace(lines[i]) == "" || strings.HasPrefix(strings.TrimSpace(lines[i]), "#")) {
+			i++
+		}
+		lines = append(lines[:i], append([]string{line}, lines[i:]...)...)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, []byte(strings.Join(lines, "\n")+"\n"), mode)
 }

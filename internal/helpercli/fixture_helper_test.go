@@ -28,6 +28,8 @@ type cliFixture struct {
 	now       time.Time
 	// prompt answers terminal prompts; nil means no terminal.
 	prompt func(label string) (string, error)
+	// envOverride, if set, adjusts the Env of each run.
+	envOverride func(*Env)
 }
 
 const fixturePassphrase = "correct horse battery"
@@ -88,7 +90,7 @@ func runProcess(t *testing.T, cmd *exec.Cmd, stdin string) cliResult {
 func (f *cliFixture) run(stdin string, args ...string) cliResult {
 	f.t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(context.Background(), append([]string{Name}, args...), Env{
+	env := Env{
 		Env: helperproto.Env{
 			Stdin:  strings.NewReader(stdin),
 			Stdout: &out,
@@ -101,7 +103,11 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 			ECR: awsecr.Client{},
 		},
 		Transport: f.transport,
-	})
+	}
+	if f.envOverride != nil {
+		f.envOverride(&env)
+	}
+	code := Main(context.Background(), append([]string{Name}, args...), env)
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
@@ -123,4 +129,19 @@ func (f *cliFixture) doc() *vault.Document {
 		f.t.Fatal(err)
 	}
 	return v.Document()
+}
+
+// emptyVault makes a passphrase file and an empty vault (the lowest work
+// factor) under dir for the end-to-end tests, and returns their paths.
+func emptyVault(t *testing.T, dir, pass string) (passFile, vaultPath string) {
+	t.Helper()
+	passFile = filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(passFile, []byte(pass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vaultPath = filepath.Join(dir, "data", "vault")
+	if _, err := vault.Create(context.Background(), vaultPath, pass, nil, vault.WithWorkFactor(vault.MinWorkFactor)); err != nil {
+		t.Fatal(err)
+	}
+	return passFile, vaultPath
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -20,8 +21,10 @@ import (
 // re-key and inspect the vault. Every failure to open the vault exits 2;
 // "init" over an existing vault and "passwd" while the daemon runs exit 1.
 func vaultCommand(env *Env) *cli.Command {
+	// A default of 0 means "the vault's own": urfave/cli would print it as
+	// "(default: 0)" after a usage that already says so.
 	workFactor := func(def int, usage string) cli.Flag {
-		return &cli.IntFlag{Name: "work-factor", Value: def, Usage: usage}
+		return &cli.IntFlag{Name: "work-factor", Value: def, Usage: usage, HideDefault: def == 0}
 	}
 	return &cli.Command{
 		Name:   "vault",
@@ -131,9 +134,10 @@ func vaultInit(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if vault.Exists(path) {
 		return failed(&vault.PathError{Path: path, Err: vault.ErrExists, Hint: "use it, or move it away first"})
 	}
-	pass, _, err := passphrase.Find(passphrase.Source{File: s.paths.PassphraseFile, Getenv: env.Getenv})
+	pass, where, err := passphrase.Find(passphrase.Source{File: s.paths.PassphraseFile, Getenv: env.Getenv})
 	if errors.Is(err, passphrase.ErrNone) {
 		pass, err = askNew(env, "set ANCHORE_VAULT_PASSPHRASE_FILE or give --passphrase-file")
+		where = "terminal"
 	}
 	if err != nil {
 		var ee *exitError
@@ -149,7 +153,26 @@ func vaultInit(ctx context.Context, cmd *cli.Command, env *Env) error {
 		return vaultExit(err)
 	}
 	fmt.Fprintf(env.Stdout, "Vault created: %s (scrypt work factor %d)\n", path, factor)
+	if hint := persistHint(s, where); hint != "" {
+		fmt.Fprintln(env.Stderr, hint)
+	}
 	return nil
+}
+
+// persistHint is what vault init says when the passphrase it used lasts no
+// longer than this shell (a flag, an environment variable, the terminal)
+// and the config file names no passphrase_file: without one, a new shell's
+// "get" answers not-found and pulls go anonymous (docs/helper.md,
+// "Where the passphrase comes from").
+func persistHint(s settings, where passphrase.Where) string {
+	if s.cfg.PassphraseFile != "" || strings.HasPrefix(string(where), "systemd credential") {
+		return ""
+	}
+	file := s.paths.PassphraseFile
+	if file == "" {
+		file = "FILE (a file only you can read, holding the passphrase)"
+	}
+	return fmt.Sprintf("Note: new shells find the passphrase only if %s says passphrase_file: %s (or start anchored)", s.paths.Config, file)
 }
 
 func vaultPasswd(ctx context.Context, cmd *cli.Command, env *Env) error {

@@ -48,6 +48,12 @@ func newVaultHome(t *testing.T) *vaultHome {
 	return h
 }
 
+// initHint is what vault init adds on stderr with the passphrase from
+// ANCHORE_VAULT_PASSPHRASE_FILE and no passphrase_file in the config.
+func (h *vaultHome) initHint() string {
+	return "Note: new shells find the passphrase only if " + filepath.Join(h.dir, "config", "anchore", "config.yaml") + " says passphrase_file: " + h.pf + " (or start anchored)\n"
+}
+
 func (h *vaultHome) write(path, content string) {
 	h.t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -109,7 +115,7 @@ func TestVaultInitStatusPasswd(t *testing.T) {
 
 	// Flags after the arguments, a global flag after the command.
 	expect(t, h.run(nil, "vault", "init", "--work-factor", "10", "--socket", h.socket), 0,
-		"Vault created: "+p+" (scrypt work factor 10)\n", "")
+		"Vault created: "+p+" (scrypt work factor 10)\n", h.initHint())
 	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("vault mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
@@ -184,7 +190,7 @@ func TestVaultUsageErrors(t *testing.T) {
 
 func TestVaultRefusesBadFiles(t *testing.T) {
 	h := newVaultHome(t)
-	expect(t, h.run(nil, "vault", "init", "--work-factor", "10"), 0, "Vault created: "+h.vaultPath+" (scrypt work factor 10)\n", "")
+	expect(t, h.run(nil, "vault", "init", "--work-factor", "10"), 0, "Vault created: "+h.vaultPath+" (scrypt work factor 10)\n", h.initHint())
 	p := h.vaultPath
 
 	if err := os.Chmod(p, 0o644); err != nil {
@@ -262,7 +268,7 @@ func TestVaultInitRefusesOpenDirectory(t *testing.T) {
 
 func TestVaultPasswdRefusedWhileDaemonAnswers(t *testing.T) {
 	h := newVaultHome(t)
-	expect(t, h.run(nil, "vault", "init", "--work-factor", "10"), 0, "Vault created: "+h.vaultPath+" (scrypt work factor 10)\n", "")
+	expect(t, h.run(nil, "vault", "init", "--work-factor", "10"), 0, "Vault created: "+h.vaultPath+" (scrypt work factor 10)\n", h.initHint())
 
 	ln, err := net.Listen("unix", h.socket)
 	if err != nil {
@@ -377,7 +383,8 @@ func TestVaultInitPromptsTwice(t *testing.T) {
 	expect(t, got, 2, "", "Error: no new passphrase: set ANCHORE_VAULT_PASSPHRASE_FILE or give --passphrase-file, or run this on a terminal to type one\n")
 
 	got, _ = run("typed twice", "typed twice")
-	expect(t, got, 0, "Vault created: "+f.vaultPath+" (scrypt work factor 10)\n", "")
+	expect(t, got, 0, "Vault created: "+f.vaultPath+" (scrypt work factor 10)\n",
+		"Note: new shells find the passphrase only if "+filepath.Join(f.home, ".config", "anchore", "config.yaml")+" says passphrase_file: FILE (a file only you can read, holding the passphrase) (or start anchored)\n")
 	if _, err := vault.Open(context.Background(), f.vaultPath, "typed twice"); err != nil {
 		t.Errorf("the vault does not open with the typed passphrase: %v", err)
 	}
@@ -427,4 +434,28 @@ func TestProbeDaemon(t *testing.T) {
 	if got := probeDaemonWith(ctx, filepath.Join(dir, "x.sock"), denied).String(); got != "unknown (permission denied on the socket)" {
 		t.Errorf("permission denied: %q", got)
 	}
+}
+
+// "vault passwd --help" states --work-factor's default once, in words.
+func TestVaultPasswdWorkFactorHelp(t *testing.T) {
+	f := newCLIFixture(t, false)
+	r := f.run("", "vault", "passwd", "--help")
+	_, line, _ := strings.Cut(r.stdout, "--work-factor")
+	line, _, _ = strings.Cut(line, "\n")
+	if r.code != 0 || strings.Count(line, "(default:") != 1 || !strings.Contains(line, "(default: keep the vault's)") {
+		t.Errorf("vault passwd --help:\n%s", r.stdout)
+	}
+}
+
+// With passphrase_file in the config (the quick start's way), vault init
+// needs no environment variable and has nothing to add.
+func TestVaultInitWithConfigPassphraseFile(t *testing.T) {
+	f := newCLIFixture(t, false)
+	cfg := filepath.Join(f.home, "config.yaml")
+	if err := os.WriteFile(cfg, []byte("passphrase_file: "+f.env["ANCHORE_VAULT_PASSPHRASE_FILE"]+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	delete(f.env, "ANCHORE_VAULT_PASSPHRASE_FILE")
+	f.env["ANCHORE_CONFIG"] = cfg
+	expect(t, f.run("", "vault", "init", "--work-factor", "10"), 0, "Vault created: "+f.vaultPath+" (scrypt work factor 10)\n", "")
 }

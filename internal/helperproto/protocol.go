@@ -60,6 +60,11 @@ func Run(ctx context.Context, action string, env Env) int {
 	return 0
 }
 
+// Backend is the backend the protocol actions use (chooseBackend), for the
+// other entry points that must answer exactly as "get" does (the kubelet
+// credential provider, internal/credprovider).
+func Backend(ctx context.Context, env *Env) helper.Backend { return chooseBackend(ctx, env) }
+
 // chooseBackend is the one place that decides where the protocol actions
 // go: anchored over its socket when it answers, else the vault in process
 // (SPEC section 3: the answer is the same either way). A daemon whose

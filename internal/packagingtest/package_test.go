@@ -14,6 +14,7 @@ import (
 var wantFiles = map[string]fs.FileMode{
 	"/usr/bin/docker-credential-anchore":                                  0o755,
 	"/usr/bin/anchored":                                                   0o755,
+	"/usr/bin/anchore-credential-provider":                                0o755,
 	"/usr/lib/systemd/system/anchored.service":                            0o644,
 	"/usr/lib/systemd/system/anchored.socket":                             0o644,
 	"/usr/lib/systemd/user/anchored.service":                              0o644,
@@ -108,7 +109,7 @@ func TestDeb(t *testing.T) {
 	b := build(t)
 
 	info := run(t, "dpkg-deb", "--info", b.deb)
-	for _, want := range []string{"Package: anchored", "Version: 9.9.9.pkgtest-1", "conffiles", "postinst", "prerm", "postrm"} {
+	for _, want := range []string{"Package: anchored", "Version: 9.9.9~pkgtest-1", "conffiles", "postinst", "prerm", "postrm"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("dpkg-deb --info lacks %q:\n%s", want, info)
 		}

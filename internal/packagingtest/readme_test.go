@@ -113,6 +113,24 @@ func TestQuickstartRuns(t *testing.T) {
 		t.Errorf("~/.docker/config.json = %s (%v), want credsStore anchore", raw, err)
 	}
 
+	// A new shell: nothing of the quick start's environment, no
+	// passphrase variable. The config it wrote is what finds the
+	// passphrase, so "get" answers as it did in the quick start's shell.
+	get := exec.CommandContext(ctx, filepath.Join(b.usr, "usr", "bin", "docker-credential-anchore"), "get")
+	get.Dir = home
+	get.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + rt}
+	get.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	get.Stdin = strings.NewReader("registry.example.com:5000")
+	var getOut, getErr bytes.Buffer
+	get.Stdout, get.Stderr = &getOut, &getErr
+	if err := get.Run(); err != nil || !strings.Contains(getOut.String(), `"Username":"alice"`) || !strings.Contains(getOut.String(), `"Secret":"s3cret"`) {
+		t.Errorf("get in a new shell after the quick start: %v\nstdout %q\nstderr %q", err, getOut.String(), getErr.String())
+	}
+	dropIn := filepath.Join(home, ".config", "containers", "registries.conf.d", "50-anchore.conf")
+	if b, err := os.ReadFile(dropIn); err != nil || !strings.Contains(string(b), `credential-helpers = ["anchore", "containers-auth.json"]`) {
+		t.Errorf("the containers drop-in %s: %q, %v", dropIn, b, err)
+	}
+
 	vaultPath := filepath.Join(home, ".local", "share", "anchore", "vault")
 	st, err := os.Stat(vaultPath)
 	if err != nil {

@@ -21,8 +21,8 @@ var (
 	buildErr error
 )
 
-// Path returns the path of the named binary ("docker-credential-anchore" or
-// "anchored"), building it if needed.
+// Path returns the path of the named binary ("docker-credential-anchore",
+// "anchored" or "anchore-credential-provider"), building it if needed.
 func Path(t testing.TB, name string) string {
 	t.Helper()
 	return filepath.Join(Dir(t), name)
@@ -43,7 +43,7 @@ func Dir(t testing.TB) string {
 		builtDir = dir
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", dir, "./cmd/docker-credential-anchore", "./cmd/anchored")
+		cmd := exec.Command("go", "build", "-o", dir, "./cmd/docker-credential-anchore", "./cmd/anchored", "./cmd/anchore-credential-provider")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

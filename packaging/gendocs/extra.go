@@ -3,6 +3,29 @@ package main
 // The sections of the man pages that no command tree knows. Keep them in
 // step with SPEC sections 1 to 6 and README.md.
 
+// passphraseSection is the one list of passphrase sources, in the order
+// internal/passphrase and config.ResolvePaths apply it (README.md has the
+// same list); both pages carry it.
+const passphraseSection = `.SH PASSPHRASE
+The vault passphrase comes from the first of these that is set:
+.IP 1. 4
+\-\-passphrase\-file FILE;
+.IP 2. 4
+ANCHORE_VAULT_PASSPHRASE_FILE=FILE;
+.IP 3. 4
+ANCHORE_VAULT_PASSPHRASE (the passphrase itself);
+.IP 4. 4
+passphrase_file: FILE in the config file (~/.config/anchore/config.yaml,
+ANCHORE_CONFIG or \-\-config);
+.IP 5. 4
+$CREDENTIALS_DIRECTORY/vault\-passphrase (a systemd credential);
+.IP 6. 4
+for docker\-credential\-anchore's management commands only, a prompt on the
+terminal.
+.PP
+A passphrase file's one trailing newline is dropped.
+`
+
 const helperSynopsis = `docker-credential-anchore get|store|erase|list|version < input
 docker-credential-anchore [global options] command [options] [arguments...]`
 
@@ -32,7 +55,15 @@ Point Docker at the helper with
 .B docker\-credential\-anchore configure\-docker
 ("credsStore": "anchore") or, for some registries only,
 .B configure\-docker \-\-registry HOST
-(credHelpers entries).
+(credHelpers entries). Podman, skopeo and buildah never read credsStore:
+.B configure\-docker \-\-containers
+writes the registries.conf.d drop-in they read
+(credential\-helpers = ["anchore", "containers\-auth.json"]), in
+~/.config/containers/registries.conf.d/50\-anchore.conf, or with
+.B \-\-system
+in /etc/containers/registries.conf.d/50\-anchore.conf.
+The kubelet's image credential provider over the same entries is
+.BR anchore\-credential\-provider .
 The helper asks the running
 .BR anchored (8)
 on its socket when it answers, and opens the vault itself otherwise.
@@ -56,11 +87,15 @@ the vault passphrase itself.
 .B DOCKER_CONFIG
 where configure\-docker writes config.json (default ~/.docker).
 .PP
-The passphrase is taken from the first of \-\-passphrase\-file,
-ANCHORE_VAULT_PASSPHRASE_FILE, ANCHORE_VAULT_PASSPHRASE,
-$CREDENTIALS_DIRECTORY/vault\-passphrase, and, for management commands on a
-terminal, a prompt on /dev/tty. Flags win over the environment, the
-environment over the config file, the config file over the defaults.
+Flags win over the environment, the environment over the config file, the
+config file over the defaults.
+` + passphraseSection + `.PP
+Only a source that lasts (4, or a running
+.BR anchored (8))
+lets a new shell's
+.B get
+find the passphrase; without one it answers not\-found and pulls go
+anonymous. vault init says so when its passphrase came from elsewhere.
 .SH FILES
 .TP
 .I ~/.config/anchore/config.yaml
@@ -72,6 +107,9 @@ The standard age tool decrypts it with the passphrase.
 .TP
 .I ~/.docker/config.json
 Docker's configuration, where configure\-docker sets credsStore or credHelpers.
+.TP
+.I ~/.config/containers/registries.conf.d/50\-anchore.conf
+the drop-in configure\-docker \-\-containers writes for podman, skopeo and buildah.
 .SH EXIT STATUS
 .TP
 .B 0
@@ -92,6 +130,7 @@ docker\-credential\-anchore registry add registry.example.com:5000 alice \-\-pas
 docker\-credential\-anchore registry add 123456789012.dkr.ecr.us\-east\-1.amazonaws.com AKIA... SECRET \-\-registry\-type awsecr
 docker\-credential\-anchore registry list
 docker\-credential\-anchore configure\-docker
+docker\-credential\-anchore configure\-docker \-\-containers
 .EE
 .SH SEE ALSO
 .BR anchored (8),
@@ -154,6 +193,8 @@ override user_authentication.
 .TP
 .B ANCHORE_ADMIN_PASSWORD
 overrides default_admin_password.
+` + passphraseSection + `.PP
+anchored never prompts: with none of 1 to 5 it refuses to start.
 .SH FILES
 .TP
 .I /etc/anchored/config.yaml

@@ -23,6 +23,10 @@ import (
 // asked. "registry add" adds nothing when it is returned.
 var ErrFailed = errors.New("cannot validate registry credentials")
 
+// SkipHint is how to add an entry without validating it, for a registry
+// that cannot be reached from here.
+const SkipHint = "to add it without this check: registry add --skip-validate, or validate=false in the API"
+
 // Validator checks credentials against a registry before they are stored,
 // as Anchore does on "registry add": GET https://host/v2/, then the
 // WWW-Authenticate challenge (Basic: the same URL with Basic auth; Bearer:
@@ -105,7 +109,9 @@ func ping(ctx context.Context, c *http.Client, host, user, pass string) error {
 	u := base + "/v2/"
 	resp, err := get(ctx, c, u, "", "")
 	if err != nil {
-		return fmt.Errorf("%w: cannot ping %s: %w", ErrFailed, u, err)
+		// A registry this machine cannot reach (yet) is the common case
+		// on a first "registry add": say how to store the entry anyway.
+		return fmt.Errorf("%w: cannot ping %s: %w (%s)", ErrFailed, u, err, SkipHint)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:

@@ -3,7 +3,9 @@ package validate
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/anchored/anchored/internal/regtest"
@@ -61,5 +63,22 @@ func TestParseChallenge(t *testing.T) {
 	scheme, p = parseChallenge(`Basic realm="Registry Realm"`)
 	if scheme != "basic" || p["realm"] != "Registry Realm" {
 		t.Errorf("got %q %v", scheme, p)
+	}
+}
+
+// A registry that cannot be reached: one line that says how to add the
+// entry anyway.
+func TestValidatorUnreachableSuggestsSkip(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	err = Validator{}.Check(context.Background(), helper.Entry{Registry: host, User: "u", Pass: "p", Verify: true})
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "cannot ping https://"+host+"/v2/") ||
+		!strings.HasSuffix(err.Error(), "(to add it without this check: registry add --skip-validate, or validate=false in the API)") ||
+		strings.ContainsAny(err.Error(), "\r\n") {
+		t.Errorf("unreachable registry: %v", err)
 	}
 }
