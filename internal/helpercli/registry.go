@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/validate"

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/internal/regtest"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // registry add against a real registry: good credentials are stored, bad

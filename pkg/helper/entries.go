@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/vault"
 )

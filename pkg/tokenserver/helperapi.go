@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/vault"
@@ -20,7 +20,7 @@ import (
 // (the routes are SocketOnly: whoever the socket's peer check admits may
 // ask for the helper account's credentials, and needs no password), for
 // config helper_account. They carry the Docker protocol's own payloads
-// (internal/apitype) and answer what the vault backend answers in direct
+// (pkg/apitype) and answer what the vault backend answers in direct
 // mode, error texts included, because they run the same pkg/helper code:
 // docker-credential-anchore prints either answer as it is.
 

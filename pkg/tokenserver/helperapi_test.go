@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/internal/awsfake"
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/backendtest"
 	"github.com/anchored/anchored/pkg/helper/daemonclient"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/vault"
 )
 

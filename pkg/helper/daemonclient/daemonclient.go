@@ -1,6 +1,6 @@
 // Package daemonclient is the helper's Backend over anchored's Unix socket:
 // the protocol actions as POSTs to /v1/credential-helper/{get,store,erase,
-// list}, carrying the protocol's own payloads (internal/apitype). When the
+// list}, carrying the protocol's own payloads (pkg/apitype). When the
 // daemon answers, a "get" costs a socket round trip instead of an scrypt,
 // and ECR tokens come from the daemon's memory.
 //
@@ -9,8 +9,9 @@
 // helper.ErrNotFound for a 404). A socket that accepts but gives no HTTP
 // answer (closes, resets, or stays silent past the exchange's deadline) is
 // "not there" too, and also matches ErrNoAnswer, so that the caller can say
-// why it passed the daemon over. The zero Client is usable: it talks to the
-// socket that ANCHORED_SOCKET or the per-user default names.
+// why it passed the daemon over. The caller names the socket (Client.Socket):
+// where it is comes from anchored's configuration, which this public package
+// does not read.
 package daemonclient
 
 import (
@@ -25,8 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
-	"github.com/anchored/anchored/internal/config"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 )
 
@@ -50,10 +50,10 @@ const DefaultTimeout = 15 * time.Second
 // account's entries.
 const maxAnswer = 4 << 20
 
-// Client talks to anchored over its Unix socket. Its zero value is usable.
+// Client talks to anchored over its Unix socket.
 type Client struct {
-	// Socket is the socket's path; empty means ANCHORED_SOCKET, else
-	// $XDG_RUNTIME_DIR/anchored.sock.
+	// Socket is the socket's path (internal/config's Paths.Socket for
+	// anchored's own). Empty fails to dial: nothing is guessed.
 	Socket string
 	// Timeout bounds the whole exchange; zero means DefaultTimeout. The
 	// caller's context can only shorten it.
@@ -85,12 +85,7 @@ func (e *StatusError) Unwrap() error {
 	return nil
 }
 
-func (c *Client) socket() string {
-	if c.Socket != "" {
-		return c.Socket
-	}
-	return config.ResolvePaths(config.Flags{}, os.Getenv, config.File{}).Socket
-}
+func (c *Client) socket() string { return c.Socket }
 
 // dial connects to the socket (dialUnix).
 func (c *Client) dial() (*sockConn, error) {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 )
 

@@ -37,7 +37,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/anchored/anchored/internal/bench"
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
