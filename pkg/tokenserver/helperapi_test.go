@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/anchored/anchored/internal/awsfake"
 	"github.com/anchored/anchored/pkg/apitype"
@@ -22,6 +21,7 @@ import (
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/passhash"
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -67,8 +67,8 @@ func daemonOver(t *testing.T, path string, opts RegistryOptions) *daemonclient.C
 	return &daemonclient.Client{Socket: serveSocket(t, srv)}
 }
 
-func vaultBackendOver(path string, res func(v *vault.Vault) *ecr.Resolver) *helper.VaultBackend {
-	return &helper.VaultBackend{
+func vaultBackendOver(path string, res func(v *vault.Vault) *ecr.Resolver) *registries.VaultBackend {
+	return &registries.VaultBackend{
 		Path: path, Account: "admin",
 		Passphrase:    func() (string, error) { return testPassphrase, nil },
 		Resolver:      res,
@@ -120,8 +120,8 @@ func TestBackendsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = v.Update(ctx, func(d *vault.Document) error {
-		_, err := helper.AddRegistry(d, "admin", helper.Entry{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Type: helper.TypeAWSECR, User: "awsauto", Pass: "awsauto", Verify: true}, time.Now())
-		return err
+		d.AccountRegistries("admin")["123456789012.dkr.ecr.us-east-1.amazonaws.com"] = &vault.Registry{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Type: registries.TypeAWSECR, User: "awsauto", Pass: "awsauto", Verify: true}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +177,8 @@ func TestConcurrentECRGetsOneCall(t *testing.T) {
 	}
 	const host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	err = v.Update(ctx, func(d *vault.Document) error {
-		_, err := helper.AddRegistry(d, "admin", helper.Entry{Registry: host, Type: helper.TypeAWSECR, User: "AKIAEXAMPLEKEY", Pass: "aws-secret-key", Verify: true}, time.Now())
-		return err
+		d.AccountRegistries("admin")[host] = &vault.Registry{Registry: host, Type: registries.TypeAWSECR, User: "AKIAEXAMPLEKEY", Pass: "aws-secret-key", Verify: true}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
