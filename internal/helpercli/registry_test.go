@@ -74,11 +74,11 @@ func TestRegistryRejects(t *testing.T) {
 		code   int
 	}{
 		{"trailing slash", "", []string{"registry", "add", "registry.example.com/", "u", "p", "--skip-validate"},
-			"Error: input registry name cannot end with trailing '/' characters: \"registry.example.com/\"\n", 1},
+			"Error: input registry name cannot end with trailing '/' characters\n", 1},
 		{"scheme", "", []string{"registry", "add", "https://registry.example.com", "u", "p", "--skip-validate"},
-			"Error: input registry name must start with a hostname/ip, without URI schema (http://, https://): \"https://registry.example.com\"\n", 1},
+			"Error: input registry name must start with a hostname/ip, without URI schema (http://, https://)\n", 1},
 		{"duplicate", "", []string{"registry", "add", "Registry.Example.com:5000", "u", "p", "--skip-validate"},
-			"Error: registry already exists in DB: \"registry.example.com:5000\"\n", 1},
+			"Error: registry already exists in DB\n", 1},
 		{"unknown type", "", []string{"registry", "add", "other.example.com", "u", "p", "--registry-type", "gcr", "--skip-validate"},
 			"Error: unknown registry type (want docker_v2 or awsecr): \"gcr\"\n", 2},
 		{"missing password", "", []string{"registry", "add", "other.example.com", "u"},
@@ -86,9 +86,9 @@ func TestRegistryRejects(t *testing.T) {
 		{"empty password stdin", "", []string{"registry", "add", "other.example.com", "u", "--password-stdin"},
 			"Error: empty password on stdin\n", 1},
 		{"update missing", "", []string{"registry", "update", "other.example.com", "u", "p", "--skip-validate"},
-			"Error: registry not found in DB: \"other.example.com\"\n", 1},
+			"Error: registry not found in DB\n", 1},
 		{"get missing", "", []string{"registry", "get", "other.example.com"},
-			"Error: registry not found in DB: \"other.example.com\"\n", 1},
+			"Error: registry not found in DB\n", 1},
 		{"awsauto not enabled", "", []string{"registry", "add", "123456789012.dkr.ecr.us-east-1.amazonaws.com", "awsauto", "awsauto", "--skip-validate"},
 			"WARN: setting registry type to 'awsecr' based on form of input registry name, remove and re-add using '--registry-type docker_v2' to override\nError: 'awsauto' is not enabled in service configuration\n", 1},
 	} {
