@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/anchored/anchored/internal/helperproto"
+	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -28,6 +29,8 @@ type cliFixture struct {
 	now       time.Time
 	// prompt answers terminal prompts; nil means no terminal.
 	prompt func(label string) (string, error)
+	// ecr is the AWS access; nil means the SDK in process.
+	ecr ecr.AWS
 }
 
 const fixturePassphrase = "correct horse battery"
@@ -98,11 +101,18 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 			Prompt: f.prompt,
 			// The SDK in process: these tests are about the CLI; the
 			// e2e tests run the built binaries, through "anchored ecr".
-			ECR: awsecr.Client{},
+			ECR: f.aws(),
 		},
 		Transport: f.transport,
 	})
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+func (f *cliFixture) aws() ecr.AWS {
+	if f.ecr != nil {
+		return f.ecr
+	}
+	return awsecr.Client{}
 }
 
 // vaultBytes returns the vault file's bytes ("" when missing).
