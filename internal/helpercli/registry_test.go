@@ -2,11 +2,14 @@ package helpercli
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anchored/anchored/internal/regtest"
 	"github.com/anchored/anchored/pkg/apitype"
+	"github.com/anchored/anchored/pkg/vault"
 )
 
 // registry add against a real registry: good credentials are stored, bad
@@ -182,5 +185,42 @@ func TestRegistryAddPrompts(t *testing.T) {
 	}
 	if e := f.doc().Registries["admin"]["registry.example.com"]; e == nil || e.Pass != "typed-secret" {
 		t.Errorf("stored %+v", e)
+	}
+}
+
+// "registry update" changes only what it is given: without PASSWORD (or
+// --password-stdin) the stored password stays; the TLS setting, type and
+// name stay unless their flags are given.
+func TestRegistryUpdatePartial(t *testing.T) {
+	const host = "registry.example.com:5000"
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		apply func(r *vault.Registry)
+	}{
+		{"user only", []string{"new-user"}, "", func(r *vault.Registry) { r.User = "new-user" }},
+		{"password argument", []string{"u", "new-pass"}, "", func(r *vault.Registry) { r.Pass = "new-pass" }},
+		{"password stdin", []string{"u", "--password-stdin"}, "stdin-pass\n", func(r *vault.Registry) { r.Pass = "stdin-pass" }},
+		{"insecure=false", []string{"u", "--insecure=false"}, "", func(r *vault.Registry) { r.Verify = true }},
+		{"name", []string{"u", "--registry-name", "renamed"}, "", func(r *vault.Registry) { r.Name = "renamed" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newCLIFixture(t, true)
+			if r := f.run("", "registry", "add", host, "u", "old-pass", "--insecure", "--skip-validate"); r.code != 0 {
+				t.Fatalf("add: %+v", r)
+			}
+			want := f.doc().Clone().Registries
+			f.now = f.now.Add(time.Hour)
+			args := append([]string{"registry", "update", host}, tc.args...)
+			if r := f.run(tc.stdin, append(args, "--skip-validate")...); r.code != 0 {
+				t.Fatalf("update: %+v", r)
+			}
+			tc.apply(want["admin"][host])
+			want["admin"][host].LastUpdated = f.now
+			if got := f.doc().Registries; !reflect.DeepEqual(got, want) {
+				t.Errorf("after update %v:\n got %+v\nwant %+v", tc.args, got["admin"][host], want["admin"][host])
+			}
+		})
 	}
 }
