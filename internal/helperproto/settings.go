@@ -44,7 +44,7 @@ func (s Settings) HelperAccount() string {
 	if s.Config.HelperAccount != "" {
 		return s.Config.HelperAccount
 	}
-	return "admin"
+	return registries.DefaultAccount
 }
 
 // ECRLockDir holds the per-registry lock files of direct mode, beside the

@@ -107,16 +107,20 @@ func EntryKey(registry string) string {
 	return helper.NormalizeHost(host)
 }
 
-// usesHostIdentity reports whether credentials spend the host's own AWS
-// identity (awsauto, or _iam_role, which assumes a role with it), which
-// allow_awsecr_iam_auto gates.
-func usesHostIdentity(user, pass string) bool {
-	return user == "awsauto" || pass == "awsauto" || user == "_iam_role"
+// DefaultAccount is whose entries the helper serves and the management
+// commands manage when none is configured (config helper_account).
+const DefaultAccount = "admin"
+
+// usesHostIdentity reports whether e's credentials spend the host's own
+// AWS identity (awsauto, or _iam_role, which assumes a role with it),
+// which allow_awsecr_iam_auto gates.
+func usesHostIdentity(e Entry) bool {
+	return ecr.Credentials{User: e.User, Pass: e.Pass}.UsesHostIdentity()
 }
 
 // ecrOnly reports whether e may only live on an ECR host.
 func ecrOnly(e Entry) bool {
-	return e.Type == TypeAWSECR || usesHostIdentity(e.User, e.Pass)
+	return e.Type == TypeAWSECR || usesHostIdentity(e)
 }
 
 // Record is the API's view of an entry: never the password.

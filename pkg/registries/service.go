@@ -125,7 +125,7 @@ func (s *Service) checkECRHost(ctx context.Context, e Entry) error {
 
 // gate is the awsauto check: Anchore's first step, 406 on the API.
 func (s *Service) gate(e Entry) error {
-	if e.Type == TypeAWSECR && usesHostIdentity(e.User, e.Pass) && !s.AllowIAMAuto {
+	if e.Type == TypeAWSECR && usesHostIdentity(e) && !s.AllowIAMAuto {
 		return ecr.ErrIAMAutoDisabled
 	}
 	return nil

@@ -27,7 +27,7 @@ func (s *Server) helperAccount() string {
 	if a := s.cfg.Registries.HelperAccount; a != "" {
 		return a
 	}
-	return "admin"
+	return registries.DefaultAccount
 }
 
 // helperError maps the protocol's errors. Their messages go to the client
