@@ -249,3 +249,12 @@ func TestHelperAnswersHaveLength(t *testing.T) {
 		}
 	}
 }
+
+// The helper's client asks the health endpoint ("vault status" uses it):
+// anchored answers its HTTP/1.0 GET on the socket.
+func TestDaemonClientHealth(t *testing.T) {
+	c := daemonOver(t, emptyVault(t), RegistryOptions{})
+	if code, err := c.Health(context.Background()); err != nil || code != http.StatusOK {
+		t.Errorf("Health = %d, %v; want 200", code, err)
+	}
+}

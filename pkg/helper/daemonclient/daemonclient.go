@@ -138,7 +138,7 @@ func (e timeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 // the peer is net/http's server, which answers a 1.0 request without
 // chunking and closes the connection after it, so the body is delimited by
 // Content-Length or by the close, and there is no connection to reuse.
-func (c *Client) do(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
+func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -159,7 +159,7 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	// The caller's cancellation unblocks a read or write in progress.
 	stop := context.AfterFunc(ctx, conn.Shutdown)
 	defer stop()
-	br, err := exchange(conn, request(path, contentType, body))
+	br, err := exchange(conn, request(method, path, contentType, body))
 	var code int
 	var length int64
 	if err == nil {
@@ -193,11 +193,11 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	return nil, statusError(code, b)
 }
 
-// request is one POST. The host name is never resolved: the request goes
-// to the socket.
-func request(path, contentType string, body []byte) []byte {
+// request is one request. The host name is never resolved: the request
+// goes to the socket.
+func request(method, path, contentType string, body []byte) []byte {
 	req := make([]byte, 0, 160+len(body))
-	req = fmt.Appendf(req, "POST %s HTTP/1.0\r\nHost: local-anchored.sock\r\nUser-Agent: docker-credential-anchore\r\nContent-Length: %d\r\n", path, len(body))
+	req = fmt.Appendf(req, "%s %s HTTP/1.0\r\nHost: local-anchored.sock\r\nUser-Agent: docker-credential-anchore\r\nContent-Length: %d\r\n", method, path, len(body))
 	if contentType != "" {
 		req = fmt.Appendf(req, "Content-Type: %s\r\n", contentType)
 	}
@@ -330,7 +330,7 @@ func statusError(code int, b []byte) error {
 
 // Get asks the daemon to resolve serverURL.
 func (c *Client) Get(ctx context.Context, serverURL string) (helper.Credentials, error) {
-	b, err := c.do(ctx, apitype.HelperGetPath, "text/plain", []byte(serverURL))
+	b, err := c.do(ctx, "POST", apitype.HelperGetPath, "text/plain", []byte(serverURL))
 	if err != nil {
 		return helper.Credentials{}, err
 	}
@@ -347,19 +347,19 @@ func (c *Client) Store(ctx context.Context, cr helper.Credentials) error {
 	if err != nil {
 		return fmt.Errorf("anchored: %w", err)
 	}
-	_, err = c.do(ctx, apitype.HelperStorePath, "application/json", b)
+	_, err = c.do(ctx, "POST", apitype.HelperStorePath, "application/json", b)
 	return err
 }
 
 // Erase asks the daemon to remove the entry of serverURL's key.
 func (c *Client) Erase(ctx context.Context, serverURL string) error {
-	_, err := c.do(ctx, apitype.HelperErasePath, "text/plain", []byte(serverURL))
+	_, err := c.do(ctx, "POST", apitype.HelperErasePath, "text/plain", []byte(serverURL))
 	return err
 }
 
 // List asks the daemon for the helper account's entries.
 func (c *Client) List(ctx context.Context) (map[string]string, error) {
-	b, err := c.do(ctx, apitype.HelperListPath, "", nil)
+	b, err := c.do(ctx, "POST", apitype.HelperListPath, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -368,4 +368,26 @@ func (c *Client) List(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("anchored: bad answer to list: %w", err)
 	}
 	return m, nil
+}
+
+// HealthPath is anchored's health endpoint.
+const HealthPath = "/v1/health"
+
+// Health asks anchored's health endpoint and returns the answer's status
+// (200 for any 2xx), whatever it is: any HTTP answer means a daemon is
+// there. The management
+// commands ("vault status") use it, so that they and the protocol path
+// share this one client of the socket. Errors are ErrNotRunning's (no
+// daemon, no answer; a socket we may not connect to also matches
+// fs.ErrPermission) or the caller's context.
+func (c *Client) Health(ctx context.Context) (int, error) {
+	_, err := c.do(ctx, "GET", HealthPath, "", nil)
+	var se *StatusError
+	switch {
+	case err == nil:
+		return 200, nil
+	case errors.As(err, &se):
+		return se.Code, nil
+	}
+	return 0, err
 }

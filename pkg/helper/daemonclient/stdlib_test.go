@@ -48,7 +48,7 @@ func TestExchangeMatchesNetHTTP(t *testing.T) {
 	for path := range answers {
 		t.Run(path, func(t *testing.T) {
 			body := []byte("reg.example.com\n" + path)
-			req := request(path, "text/plain", body)
+			req := request("POST", path, "text/plain", body)
 			raw := rawExchange(t, sock, req)
 			if got := <-requests; got.method != "POST" || got.path != path || got.ctype != "text/plain" || got.body != string(body) {
 				t.Errorf("net/http read the request as %+v", got)
@@ -78,7 +78,7 @@ func TestExchangeMatchesNetHTTP(t *testing.T) {
 	}
 	// And through the Client itself, end to end.
 	c := &Client{Socket: sock}
-	b, err := c.do(context.Background(), "/flushed", "text/plain", nil)
+	b, err := c.do(context.Background(), "POST", "/flushed", "text/plain", nil)
 	<-requests
 	if err != nil || string(b) != big {
 		t.Errorf("Client: %d bytes, %v", len(b), err)
