@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anchored/anchored/pkg/helper"
+	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -126,5 +127,50 @@ func TestAddValidation(t *testing.T) {
 	}
 	if list, _ := s.List(ctx, "admin"); len(list) != 0 || !reflect.DeepEqual(checked, []string{"admin reg.example.com"}) {
 		t.Errorf("stored %v, checked %v", list, checked)
+	}
+}
+
+// Update runs Add's checks on the entry as it will be, and a refusal
+// changes nothing.
+func TestUpdateChecks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state", "vault")
+	v, err := vault.Create(ctx, path, "pass", nil, vault.WithWorkFactor(vault.MinWorkFactor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+	s := &Service{Store: &VaultStore{V: v}, Hosts: awsecr.Client{}, Now: func() time.Time { return t0 }}
+	for _, in := range []AddInput{
+		{Registry: "reg.example.com", User: "u", Pass: "p"},
+		{Registry: ecrHost, Type: TypeAWSECR, User: "AKIAEXAMPLE", Pass: "s"},
+	} {
+		if _, err := s.Add(ctx, "admin", in, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	str := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name, registry string
+		p              Patch
+		want           error
+	}{
+		{"awsecr on a non-ECR host", "reg.example.com", Patch{Type: str(TypeAWSECR)}, ErrNotECRHost},
+		{"awsauto on a non-ECR host", "reg.example.com", Patch{User: str("awsauto")}, ErrNotECRHost},
+		{"awsauto gated", ecrHost, Patch{User: str("awsauto"), Pass: str("awsauto")}, ecr.ErrIAMAutoDisabled},
+		{"_iam_role gated", ecrHost, Patch{User: str("_iam_role")}, ecr.ErrIAMAutoDisabled},
+		{"unknown type", "reg.example.com", Patch{Type: str("gcr")}, ErrUnknownType},
+		{"missing", "absent.example.com", Patch{User: str("x")}, ErrRegistryNotFound},
+		{"bad name", "reg.example.com/", Patch{User: str("x")}, ErrTrailingSlash},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := s.List(ctx, "admin")
+			if _, err := s.Update(ctx, "admin", tc.registry, tc.p, false); !errors.Is(err, tc.want) {
+				t.Errorf("Update: %v, want %v", err, tc.want)
+			}
+			if after, _ := s.List(ctx, "admin"); !reflect.DeepEqual(after, before) {
+				t.Errorf("a refused update changed the entries")
+			}
+		})
 	}
 }
