@@ -52,11 +52,7 @@ func (r *recorder) OnRead(_ context.Context, ev Event) {
 // Observer, once; refusals and no-ops do not.
 func TestObserverSeesEveryChange(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state", "vault")
-	v, err := vault.Create(ctx, path, "pass", nil, vault.WithWorkFactor(vault.MinWorkFactor))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := newVault(t)
 	rec := &recorder{}
 	s := &Service{Store: &VaultStore{V: v}, Hosts: awsecr.Client{}, Now: func() time.Time { return t0 }, Observer: rec}
 	must := func(err error) {
@@ -65,7 +61,7 @@ func TestObserverSeesEveryChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err = s.Add(ctx, "admin", AddInput{Registry: "reg.example.com", User: "u", Pass: "p"}, false)
+	_, err := s.Add(ctx, "admin", AddInput{Registry: "reg.example.com", User: "u", Pass: "p"}, false)
 	must(err)
 	if _, err := s.Add(ctx, "admin", AddInput{Registry: "reg.example.com", User: "u", Pass: "p"}, false); !errors.Is(err, ErrExists) {
 		t.Errorf("duplicate: %v", err)
@@ -104,11 +100,7 @@ func TestObserverSeesEveryChange(t *testing.T) {
 // one stores nothing; asked without a validator, the add is refused.
 func TestAddValidation(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state", "vault")
-	v, err := vault.Create(ctx, path, "pass", nil, vault.WithWorkFactor(vault.MinWorkFactor))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := newVault(t)
 	s := &Service{Store: &VaultStore{V: v}, Hosts: awsecr.Client{}}
 	if _, err := s.Add(ctx, "admin", AddInput{Registry: "reg.example.com", User: "u", Pass: "p"}, true); !errors.Is(err, ErrNoValidator) {
 		t.Errorf("no validator: %v", err)
@@ -134,11 +126,7 @@ func TestAddValidation(t *testing.T) {
 // changes nothing.
 func TestUpdateChecks(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state", "vault")
-	v, err := vault.Create(ctx, path, "pass", nil, vault.WithWorkFactor(vault.MinWorkFactor))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := newVault(t)
 	const ecrHost = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	s := &Service{Store: &VaultStore{V: v}, Hosts: awsecr.Client{}, Now: func() time.Time { return t0 }}
 	for _, in := range []AddInput{
@@ -173,4 +161,15 @@ func TestUpdateChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newVault is a fresh vault at the lowest work factor.
+func newVault(t *testing.T) *vault.Vault {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state", "vault")
+	v, err := vault.Create(context.Background(), path, "pass", nil, vault.WithWorkFactor(vault.MinWorkFactor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
