@@ -146,7 +146,7 @@ func TestMakeRunSeedTranscript(t *testing.T) {
 func TestRefusesToStart(t *testing.T) {
 	bin := testbin.Path(t, "anchored")
 	dir := t.TempDir()
-	badPub, badPriv := writeKeys(t, t.TempDir(), true)
+	missing := filepath.Join(t.TempDir(), "missing.pem")
 	open := t.TempDir()
 	os.Chmod(open, os.ModeSticky|0o777)
 	for _, tc := range []struct {
@@ -156,8 +156,9 @@ func TestRefusesToStart(t *testing.T) {
 	}{
 		{"hashed passwords without OAuth", "user_authentication:\n  hashed_passwords: true\n", "", nil,
 			[]string{"user_authentication.hashed_passwords requires user_authentication.oauth.enabled: true"}},
-		{"key pair that does not match", "keys:\n  public_key_path: " + badPub + "\n  private_key_path: " + badPriv + "\n", "", nil,
-			[]string{"public key does not match private key"}},
+		// Key pairs that do not match: internal/config/daemoncfg's tests.
+		{"key files missing", "keys:\n  public_key_path: " + missing + "\n  private_key_path: " + missing + "\n", "", nil,
+			[]string{"keys: open " + missing + ": no such file or directory"}},
 		{"http on a non-loopback address", "listen:\n  http: 0.0.0.0:8228\n", "", nil,
 			[]string{"plain http is accepted only on loopback addresses"}},
 		{"https without certificate", "listen:\n  https: 127.0.0.1:8443\n", "", nil,

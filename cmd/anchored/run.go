@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/anchored/anchored/internal/authcache"
 	"github.com/anchored/anchored/internal/cliusage"
 	"github.com/anchored/anchored/internal/config"
+	"github.com/anchored/anchored/internal/config/daemoncfg"
 	"github.com/anchored/anchored/internal/daemon"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/internal/throttle"
@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // until SIGTERM or SIGINT.
 func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
 	daemon.Harden(slog.New(slog.NewTextHandler(stderr, nil))) // no core dumps, file limit raised: before any secret (keys included) is read
-	cfg, paths, key, errs := loadConfig(flags, getenv)
+	cfg, paths, key, errs := daemoncfg.Load(flags, getenv)
 	if len(errs) > 0 {
 		return noStart(errs...)
 	}
@@ -167,7 +167,8 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		return noStart(err)
 	}
 
-	lns, err := listeners(ctx, cfg, paths, log)
+	l := cfg.Listen
+	lns, err := daemon.Listeners(ctx, daemon.Addrs{Socket: paths.Socket, HTTPS: l.HTTPS, HTTP: l.HTTP, TLSCert: l.TLSCert, TLSKey: l.TLSKey}, log)
 	if err != nil {
 		return noStart(err)
 	}
@@ -178,39 +179,4 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// listeners opens what systemd passed, or else the socket and the
-// configured TCP listeners. On error, whatever was opened is closed.
-func listeners(ctx context.Context, cfg config.File, paths config.Paths, log *slog.Logger) (lns []net.Listener, err error) {
-	defer func() {
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-		}
-	}()
-	if lns, err = daemon.Activated(cfg.Listen.TLSCert, cfg.Listen.TLSKey, log); err != nil || len(lns) > 0 {
-		return lns, err
-	}
-	ul, err := daemon.ListenUnix(ctx, paths.Socket, log)
-	if err != nil {
-		return lns, fmt.Errorf("socket: %w", err)
-	}
-	lns = append(lns, ul)
-	if a := cfg.Listen.HTTPS; a != "" {
-		l, err := daemon.ListenHTTPS(ctx, a, cfg.Listen.TLSCert, cfg.Listen.TLSKey)
-		if err != nil {
-			return lns, fmt.Errorf("listen.https: %w", err)
-		}
-		lns = append(lns, l)
-	}
-	if a := cfg.Listen.HTTP; a != "" {
-		l, err := daemon.ListenHTTP(ctx, a)
-		if err != nil {
-			return lns, fmt.Errorf("listen.http: %w", err)
-		}
-		lns = append(lns, l)
-	}
-	return lns, nil
 }

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anchored/anchored/internal/passhash"
 	"github.com/anchored/anchored/internal/throttle"
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
 )

@@ -16,6 +16,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/anchored/anchored/pkg/registries"
 )
 
 // File is config.yaml as written. Keys follow Anchore's names; "socket" and
@@ -68,7 +70,7 @@ type Keys struct {
 // resolved separately by ResolvePaths).
 func Defaults() File {
 	return File{
-		HelperAccount:     "admin",
+		HelperAccount:     registries.DefaultAccount,
 		DefaultAdminEmail: "admin@myanchore",
 		UserAuthentication: UserAuth{OAuth: OAuth{
 			DefaultTokenExpirationSeconds: 3600,

@@ -28,7 +28,7 @@ import (
 	"github.com/anchored/anchored/internal/version"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
-	"github.com/anchored/anchored/pkg/vault"
+	"github.com/anchored/anchored/pkg/registries"
 )
 
 // Name is the binary's name, as a CredentialProviderConfig names it.
@@ -138,13 +138,13 @@ func (p *Provider) Answer(ctx context.Context, r io.Reader) (*v1.CredentialProvi
 	if err != nil {
 		return p.none(err)
 	}
-	entries := make(map[string]*vault.Registry, len(list))
+	entries := make([]registries.Entry, 0, len(list))
 	for serverURL := range list {
 		if ek, err := helper.Normalize(serverURL); err == nil {
-			entries[ek.Key] = &vault.Registry{Registry: ek.Key}
+			entries = append(entries, registries.Entry{Registry: ek.Key})
 		}
 	}
-	entry, ok := helper.Lookup(entries, k)
+	entry, ok := registries.Lookup(entries, k)
 	if !ok {
 		return p.none(nil)
 	}

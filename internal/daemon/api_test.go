@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
 )

@@ -15,6 +15,7 @@ import (
 	"github.com/anchored/anchored/internal/cliusage"
 	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/internal/version"
+	"github.com/anchored/anchored/pkg/registries"
 )
 
 // Name is the binary's name, as Docker finds it on PATH.
@@ -119,7 +120,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "vault", Usage: "vault file (env ANCHORE_VAULT)"},
 		&cli.StringFlag{Name: "socket", Usage: "anchored socket (env ANCHORED_SOCKET)"},
 		&cli.StringFlag{Name: "passphrase-file", Usage: "file holding the vault passphrase (env ANCHORE_VAULT_PASSPHRASE_FILE)"},
-		&cli.StringFlag{Name: "account", Value: "admin", Usage: "account whose registry entries to manage"},
+		&cli.StringFlag{Name: "account", Value: registries.DefaultAccount, Usage: "account whose registry entries to manage"},
 		&cli.BoolFlag{Name: "json", Usage: "print the API's JSON"},
 	}
 }

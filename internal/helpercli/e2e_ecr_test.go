@@ -79,11 +79,13 @@ func TestEndToEndECR(t *testing.T) {
 		t.Errorf("get leaked the stored secret access key")
 	}
 
-	// A second entry, never validated, whose token fetch fails.
+	// A second entry, never validated, whose token fetch fails: on add
+	// (the refresh of an add without validation is only logged, as
+	// Anchore's) and on get.
+	fake.FailECR(400, "AccessDeniedException", "not authorized")
 	if _, stderr, code := run("", "registry", "add", "210987654321.dkr.ecr.us-east-2.amazonaws.com", "AKIAOTHER", "s", "--skip-validate"); code != 0 {
 		t.Fatalf("add --skip-validate: %s", stderr)
 	}
-	fake.FailECR(400, "AccessDeniedException", "not authorized")
 	stdout, _, code = run("210987654321.dkr.ecr.us-east-2.amazonaws.com", "get")
 	if code != 1 || stdout == "credentials not found in native keychain\n" || !strings.Contains(stdout, "AccessDeniedException") || strings.Count(stdout, "\n") != 1 {
 		t.Errorf("get with a failing ECR: exit %d stdout %q, want the cause on one line", code, stdout)

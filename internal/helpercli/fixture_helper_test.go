@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/anchored/anchored/internal/helperproto"
+	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -30,6 +31,8 @@ type cliFixture struct {
 	prompt func(label string) (string, error)
 	// envOverride, if set, adjusts the Env of each run.
 	envOverride func(*Env)
+	// ecr is the AWS access; nil means the SDK in process.
+	ecr ecr.AWS
 }
 
 const fixturePassphrase = "correct horse battery"
@@ -100,7 +103,7 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 			Prompt: f.prompt,
 			// The SDK in process: these tests are about the CLI; the
 			// e2e tests run the built binaries, through "anchored ecr".
-			ECR: awsecr.Client{},
+			ECR: f.aws(),
 		},
 		Transport: f.transport,
 	}
@@ -109,6 +112,13 @@ func (f *cliFixture) run(stdin string, args ...string) cliResult {
 	}
 	code := Main(context.Background(), append([]string{Name}, args...), env)
 	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+func (f *cliFixture) aws() ecr.AWS {
+	if f.ecr != nil {
+		return f.ecr
+	}
+	return awsecr.Client{}
 }
 
 // vaultBytes returns the vault file's bytes ("" when missing).

@@ -10,10 +10,8 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/anchored/anchored/internal/apitype"
-	"github.com/anchored/anchored/pkg/helper"
-	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/validate"
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -98,42 +96,47 @@ func readPassword(cmd *cli.Command, env *Env, args []string) (string, error) {
 	return p, nil
 }
 
-// iamAuto reports whether creds spend the host's own AWS identity.
-func iamAuto(e helper.Entry) bool {
-	return e.User == "awsauto" || e.Pass == "awsauto" || e.User == "_iam_role"
+// service is the registry workflow over the opened vault, with what
+// only the CLI has: the terminal's clock, the validator's transport, and
+// the AWS access of direct mode (in process: the CLI runs in anchored).
+func (s settings) service(env *Env, v *vault.Vault) *registries.Service {
+	res := s.newResolver(env, v)
+	return &registries.Service{
+		Store:        &registries.VaultStore{V: v},
+		Resolver:     res,
+		Hosts:        env.AWS(),
+		AllowIAMAuto: s.cfg.AllowAWSECRIAMAuto,
+		Validate: func(ctx context.Context, account string, e registries.Entry) error {
+			return validate.Validator{Transport: env.Transport, Resolver: res, Account: account}.Check(ctx, e)
+		},
+		Now: env.Now,
+	}
 }
 
 // registryPut is "registry add" (update false) and "registry update".
+// Every check is registries.Service's; the CLI only guesses a missing
+// type on add, as anchore-cli does on its side.
 func registryPut(ctx context.Context, cmd *cli.Command, env *Env, update bool) error {
 	args := cmd.Args().Slice()
 	if len(args) < 2 || len(args) > 3 {
 		return noStart(fmt.Errorf("usage: %s registry %s REGISTRY USERNAME [PASSWORD]", Name, cmd.Name))
 	}
-	pass, err := readPassword(cmd, env, args)
-	if err != nil {
-		return err
-	}
-	e := helper.Entry{
-		Registry: args[0], User: args[1], Pass: pass,
-		Name: cmd.String("registry-name"), Type: cmd.String("registry-type"),
-		Verify: !cmd.Bool("insecure"),
-	}
-	if e.Type != "" {
-		if err := helper.CheckType(e.Type); err != nil {
-			return noStart(err)
+	var pass *string
+	if !update || len(args) == 3 || cmd.Bool("password-stdin") {
+		p, err := readPassword(cmd, env, args)
+		if err != nil {
+			return err
 		}
+		pass = &p
 	}
-	key, err := helper.CheckRegistryName(e.Registry)
-	if err != nil {
-		return failed(err)
-	}
-	if e.Type == "" && !update {
-		typ, guessed, err := helper.GuessType(ctx, env.AWS(), key)
+	typ := cmd.String("registry-type")
+	if typ == "" && !update {
+		guess, guessed, err := registries.GuessType(ctx, env.AWS(), args[0])
 		if err != nil {
 			return failed(fmt.Errorf("%w (or give --registry-type)", err))
 		}
-		if e.Type = typ; guessed {
-			fmt.Fprintln(env.Stderr, helper.GuessWarning)
+		if typ = guess; guessed {
+			fmt.Fprintln(env.Stderr, registries.GuessWarning)
 		}
 	}
 	s, v, err := openFromFlags(ctx, cmd, env)
@@ -141,47 +144,39 @@ func registryPut(ctx context.Context, cmd *cli.Command, env *Env, update bool) e
 		return err
 	}
 	account := cmd.String("account")
-	// Check before asking the registry, and again under the lock.
-	existing, getErr := helper.GetRegistry(v.Document(), account, key)
-	switch {
-	case !update && getErr == nil:
-		return failed(fmt.Errorf("%w: %q", helper.ErrExists, key))
-	case update && getErr != nil:
-		return failed(getErr)
-	}
-	check := e
-	if update && check.Type == "" {
-		check.Type = existing.Type
-	}
-	if check.Type == helper.TypeAWSECR && iamAuto(check) && !s.cfg.AllowAWSECRIAMAuto {
-		return failed(ecr.ErrIAMAutoDisabled)
-	}
-	if !cmd.Bool("skip-validate") {
-		val := validate.Validator{Transport: env.Transport, Resolver: s.newResolver(env, v), Account: account}
-		if err := val.Check(ctx, check); err != nil {
-			return failed(err)
+	svc := s.service(env, v)
+	validate := !cmd.Bool("skip-validate")
+	var e registries.Entry
+	if update {
+		p := registries.Patch{User: &args[1], Pass: pass}
+		if cmd.IsSet("registry-type") {
+			p.Type = &typ
 		}
-	}
-	var rec *vault.Registry
-	err = v.Update(ctx, func(d *vault.Document) error {
-		var err error
-		if update {
-			rec, err = helper.UpdateRegistry(d, account, e, env.Now())
-		} else {
-			rec, err = helper.AddRegistry(d, account, e, env.Now())
+		if cmd.IsSet("registry-name") {
+			name := cmd.String("registry-name")
+			p.Name = &name
 		}
-		return err
-	})
+		if cmd.IsSet("insecure") {
+			verify := !cmd.Bool("insecure")
+			p.Verify = &verify
+		}
+		e, err = svc.Update(ctx, account, args[0], p, validate)
+	} else {
+		e, err = svc.Add(ctx, account, registries.AddInput{
+			Registry: args[0], User: args[1], Pass: *pass, Name: cmd.String("registry-name"), Type: typ,
+			Verify: !cmd.Bool("insecure"),
+		}, validate)
+	}
 	if err != nil {
 		return registryErr(err)
 	}
-	return printRecords(cmd, env, account, rec)
+	return printRecords(cmd, env, account, e)
 }
 
 // registryErr maps an operation's error to its exit code.
 func registryErr(err error) error {
 	switch {
-	case errors.Is(err, helper.ErrUnknownType):
+	case errors.Is(err, registries.ErrUnknownType):
 		return noStart(err)
 	case errors.Is(err, vault.ErrNewerVersion):
 		return noStart(err)
@@ -201,20 +196,14 @@ func registryDel(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if err != nil {
 		return err
 	}
-	_, v, err := openFromFlags(ctx, cmd, env)
+	s, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
-	account := cmd.String("account")
 	// Deleting what is not there succeeds, as Anchore's DELETE does, and
 	// writes nothing.
-	if _, err := helper.GetRegistry(v.Document(), account, reg); err == nil {
-		if err := v.Update(ctx, func(d *vault.Document) error {
-			helper.DeleteRegistry(d, account, reg)
-			return nil
-		}); err != nil {
-			return registryErr(err)
-		}
+	if err := s.service(env, v).Delete(ctx, cmd.String("account"), reg); err != nil {
+		return registryErr(err)
 	}
 	if cmd.Bool("json") {
 		fmt.Fprintln(env.Stdout, "true")
@@ -229,12 +218,12 @@ func registryGet(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if err != nil {
 		return err
 	}
-	_, v, err := openFromFlags(ctx, cmd, env)
+	s, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
 	account := cmd.String("account")
-	r, err := helper.GetRegistry(v.Document(), account, reg)
+	r, err := s.service(env, v).Get(ctx, account, reg)
 	if err != nil {
 		return failed(err)
 	}
@@ -245,37 +234,32 @@ func registryList(ctx context.Context, cmd *cli.Command, env *Env) error {
 	if cmd.Args().Len() != 0 {
 		return noStart(fmt.Errorf("usage: %s registry list", Name))
 	}
-	_, v, err := openFromFlags(ctx, cmd, env)
+	s, v, err := openFromFlags(ctx, cmd, env)
 	if err != nil {
 		return err
 	}
 	account := cmd.String("account")
-	regs := helper.ListRegistries(v.Document(), account)
+	regs, err := s.service(env, v).List(ctx, account)
+	if err != nil {
+		return failed(err)
+	}
+	recs := registries.Records(regs, account)
 	if cmd.Bool("json") {
-		return printJSON(env.Stdout, records(account, regs...))
+		return printJSON(env.Stdout, recs)
 	}
 	rows := [][]string{{"Registry", "Name", "Type", "User"}}
-	for _, r := range regs {
-		rec := helper.Record(r, account)
+	for _, rec := range recs {
 		rows = append(rows, []string{rec.Registry, rec.RegistryName, rec.RegistryType, rec.RegistryUser})
 	}
 	_, err = io.WriteString(env.Stdout, plainColumns(rows))
 	return err
 }
 
-func records(account string, regs ...*vault.Registry) []apitype.Registry {
-	out := make([]apitype.Registry, 0, len(regs))
-	for _, r := range regs {
-		out = append(out, helper.Record(r, account))
-	}
-	return out
-}
-
 // printRecords prints records as anchore-cli does for add, get and update:
 // a block of "Key: value" lines per record, Python's True/False for the
 // TLS flag; with --json the API's list.
-func printRecords(cmd *cli.Command, env *Env, account string, regs ...*vault.Registry) error {
-	recs := records(account, regs...)
+func printRecords(cmd *cli.Command, env *Env, account string, regs ...registries.Entry) error {
+	recs := registries.Records(regs, account)
 	if cmd.Bool("json") {
 		return printJSON(env.Stdout, recs)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/anchored/anchored/internal/passphrase"
+	"github.com/anchored/anchored/pkg/helper/daemonclient"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -282,35 +282,21 @@ func (d daemonState) String() string {
 // it refuses at once; this only guards against a wedged daemon.
 const probeTimeout = 2 * time.Second
 
-// probeDaemon asks GET /v1/health on the socket. Any HTTP answer means a
-// daemon is there; no connection, or no answer in time, means none.
+// probeDaemon asks GET /v1/health on the socket, with the protocol path's
+// client (pkg/helper/daemonclient: one client of the socket). Any HTTP
+// answer means a daemon is there; no connection, or no answer in time,
+// means none.
 func probeDaemon(ctx context.Context, socket string) daemonState {
-	var d net.Dialer
-	return probeDaemonWith(ctx, socket, d.DialContext)
-}
-
-// probeDaemonWith is probeDaemon with the dialer injected (tests).
-func probeDaemonWith(ctx context.Context, socket string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) daemonState {
 	if socket == "" {
 		return daemonState{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dial(ctx, "unix", socket)
-		},
-		DisableKeepAlives: true,
-	}
-	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://anchored/v1/health", nil)
-	if err != nil {
-		return daemonState{}
-	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	return stateOf((&daemonclient.Client{Socket: socket, Timeout: probeTimeout}).Health(ctx))
+}
+
+// stateOf reads Health's answer.
+func stateOf(status int, err error) daemonState {
 	if err != nil {
 		return daemonState{denied: errors.Is(err, fs.ErrPermission)}
 	}
-	resp.Body.Close()
-	return daemonState{answered: true, status: resp.StatusCode}
+	return daemonState{answered: true, status: status}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/anchored/anchored/internal/helperproto"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/internal/testbin"
+	"github.com/anchored/anchored/pkg/helper/daemonclient"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -427,11 +428,9 @@ func TestProbeDaemon(t *testing.T) {
 		srv.Close()
 	}
 	// A socket we may not connect to (root would pass the permission
-	// check, so the dialer says it).
-	denied := func(context.Context, string, string) (net.Conn, error) {
-		return nil, &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.EACCES)}
-	}
-	if got := probeDaemonWith(ctx, filepath.Join(dir, "x.sock"), denied).String(); got != "unknown (permission denied on the socket)" {
+	// check, so the error is made here, as the client's dial gives it).
+	denied := fmt.Errorf("%w on x.sock: %w", daemonclient.ErrNotRunning, os.NewSyscallError("connect", syscall.EACCES))
+	if got := stateOf(0, denied).String(); got != "unknown (permission denied on the socket)" {
 		t.Errorf("permission denied: %q", got)
 	}
 }

@@ -5,8 +5,8 @@ import (
 
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/internal/passphrase"
-	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -44,7 +44,7 @@ func (s Settings) HelperAccount() string {
 	if s.Config.HelperAccount != "" {
 		return s.Config.HelperAccount
 	}
-	return "admin"
+	return registries.DefaultAccount
 }
 
 // ECRLockDir holds the per-registry lock files of direct mode, beside the
@@ -68,8 +68,8 @@ func (s Settings) Resolver(env *Env, v *vault.Vault) *ecr.Resolver {
 }
 
 // VaultBackend is the in-process backend over the configured vault.
-func (s Settings) VaultBackend(env *Env, account string) *helper.VaultBackend {
-	return &helper.VaultBackend{
+func (s Settings) VaultBackend(env *Env, account string) *registries.VaultBackend {
+	return &registries.VaultBackend{
 		Path:       s.Paths.Vault,
 		Account:    account,
 		Passphrase: func() (string, error) { return s.Passphrase(env, false) },

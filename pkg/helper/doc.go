@@ -1,6 +1,7 @@
-// Package helper is the core of docker-credential-anchore: it turns a server
-// URL into a registry key, finds the entry by Anchore's lookup rule, and
-// resolves it (stored user and password, or an Amazon ECR token). The
-// Backend interface has a vault implementation (direct mode) and a daemon
-// client (anchored's socket).
+// Package helper is the Docker credential-helper protocol's vocabulary: a
+// server URL to its registry key (Normalize, and CheckText for what never
+// names a registry), the Backend interface the protocol actions call, and
+// its errors. The entries themselves and their one workflow are
+// pkg/registries (which also has the in-process Backend); the daemon
+// client is pkg/helper/daemonclient.
 package helper

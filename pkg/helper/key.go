@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Errors of key normalisation.
@@ -12,7 +14,40 @@ var (
 	ErrNoServerURL = errors.New("no registry host in server URL")
 	// ErrUnsupportedScheme: a scheme other than http or https.
 	ErrUnsupportedScheme = errors.New("unsupported scheme in server URL")
+	// ErrInvalidName: a registry name or server URL with control
+	// characters, spaces, invalid UTF-8 or user information (CheckText).
+	ErrInvalidName = errors.New("invalid registry name or server URL")
 )
+
+// CheckText refuses what never names a registry and would be kept in a
+// key, shown by "list" or answered by the API: control characters (any C0,
+// DEL), spaces, invalid UTF-8, and user information ("user:pass@host").
+// User information is refused rather than stripped (docs/helper.md): a
+// URL carrying a password is a mistake to report, and stripping it would
+// store credentials the user did not mean to give. The messages never
+// repeat the input, which may hold that password.
+func CheckText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidName)
+	}
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			return fmt.Errorf("%w: contains a control character", ErrInvalidName)
+		case unicode.IsSpace(r):
+			return fmt.Errorf("%w: contains a space", ErrInvalidName)
+		}
+	}
+	rest := s
+	if _, after, ok := strings.Cut(rest, "://"); ok {
+		rest = after
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if strings.Contains(host, "@") {
+		return fmt.Errorf("%w: contains user information (user@ or user:password@); give the user and password as credentials", ErrInvalidName)
+	}
+	return nil
+}
 
 // DockerHub is the key of Docker Hub, as Anchore keys it.
 const DockerHub = "docker.io"
@@ -45,6 +80,9 @@ type Key struct {
 // keep their own entries.
 func Normalize(serverURL string) (Key, error) {
 	s := strings.TrimSpace(serverURL)
+	if err := CheckText(s); err != nil {
+		return Key{}, err
+	}
 	var k Key
 	if i := strings.Index(s, "://"); i >= 0 {
 		scheme := strings.ToLower(s[:i])
@@ -62,7 +100,7 @@ func Normalize(serverURL string) (Key, error) {
 	if i := strings.IndexByte(s, '/'); i >= 0 {
 		host, path = s[:i], s[i:]
 	}
-	host = normalizeHost(host)
+	host = NormalizeHost(host)
 	if host == "" {
 		return Key{}, fmt.Errorf("%w: %q", ErrNoServerURL, serverURL)
 	}
@@ -74,9 +112,9 @@ func Normalize(serverURL string) (Key, error) {
 	return k, nil
 }
 
-// normalizeHost lowercases a host[:port], drops ":443" and maps Docker
+// NormalizeHost lowercases a host[:port], drops ":443" and maps Docker
 // Hub's aliases.
-func normalizeHost(host string) string {
+func NormalizeHost(host string) string {
 	host = strings.ToLower(host)
 	host = strings.TrimSuffix(host, ":443")
 	if dockerHubAliases[host] {

@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // nameRE is Anchore's rule for account and user names (swagger and

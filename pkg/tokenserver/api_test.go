@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // TestSeedTranscript replays the seed document's curl session.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // Access says who may use a route.

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // Bootstrap creates the admin account and user on a store that has no

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // apiError is an error with the status and message the client sees in

@@ -12,16 +12,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/internal/awsfake"
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/backendtest"
 	"github.com/anchored/anchored/pkg/helper/daemonclient"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
+	"github.com/anchored/anchored/pkg/passhash"
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -67,8 +67,8 @@ func daemonOver(t *testing.T, path string, opts RegistryOptions) *daemonclient.C
 	return &daemonclient.Client{Socket: serveSocket(t, srv)}
 }
 
-func vaultBackendOver(path string, res func(v *vault.Vault) *ecr.Resolver) *helper.VaultBackend {
-	return &helper.VaultBackend{
+func vaultBackendOver(path string, res func(v *vault.Vault) *ecr.Resolver) *registries.VaultBackend {
+	return &registries.VaultBackend{
 		Path: path, Account: "admin",
 		Passphrase:    func() (string, error) { return testPassphrase, nil },
 		Resolver:      res,
@@ -120,8 +120,8 @@ func TestBackendsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = v.Update(ctx, func(d *vault.Document) error {
-		_, err := helper.AddRegistry(d, "admin", helper.Entry{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Type: helper.TypeAWSECR, User: "awsauto", Pass: "awsauto", Verify: true}, time.Now())
-		return err
+		d.AccountRegistries("admin")["123456789012.dkr.ecr.us-east-1.amazonaws.com"] = &vault.Registry{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Type: registries.TypeAWSECR, User: "awsauto", Pass: "awsauto", Verify: true}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +177,8 @@ func TestConcurrentECRGetsOneCall(t *testing.T) {
 	}
 	const host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	err = v.Update(ctx, func(d *vault.Document) error {
-		_, err := helper.AddRegistry(d, "admin", helper.Entry{Registry: host, Type: helper.TypeAWSECR, User: "AKIAEXAMPLEKEY", Pass: "aws-secret-key", Verify: true}, time.Now())
-		return err
+		d.AccountRegistries("admin")[host] = &vault.Registry{Registry: host, Type: registries.TypeAWSECR, User: "AKIAEXAMPLEKEY", Pass: "aws-secret-key", Verify: true}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -247,5 +247,14 @@ func TestHelperAnswersHaveLength(t *testing.T) {
 		if res.ContentLength <= 0 || res.Header.Get("Transfer-Encoding") != "" {
 			t.Errorf("%s %q: status %d, Content-Length %d, Transfer-Encoding %q; want a length", tc.action, tc.body, res.StatusCode, res.ContentLength, res.Header.Get("Transfer-Encoding"))
 		}
+	}
+}
+
+// The helper's client asks the health endpoint ("vault status" uses it):
+// anchored answers its HTTP/1.0 GET on the socket.
+func TestDaemonClientHealth(t *testing.T) {
+	c := daemonOver(t, emptyVault(t), RegistryOptions{})
+	if code, err := c.Health(context.Background()); err != nil || code != http.StatusOK {
+		t.Errorf("Health = %d, %v; want 200", code, err)
 	}
 }

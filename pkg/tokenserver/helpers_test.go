@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/vault"
 )
 

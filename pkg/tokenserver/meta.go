@@ -3,7 +3,7 @@ package tokenserver
 import (
 	"net/http"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // ping answers GET /v1 with the JSON string "v1", unauthenticated:

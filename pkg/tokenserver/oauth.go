@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 )
 
 // anonymousClient is Anchore's one public OAuth2 client.

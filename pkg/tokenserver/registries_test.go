@@ -1,16 +1,20 @@
 package tokenserver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anchored/anchored/internal/leakcheck"
 	"github.com/anchored/anchored/internal/regtest"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
+	"github.com/anchored/anchored/pkg/vault"
 )
 
 // Every response of every test in this package passes through
@@ -140,4 +144,53 @@ func TestRegistriesAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A PUT changes only the fields it sends (Anchore's behaviour): for each
+// single field, the entry afterwards is the entry before with that field
+// (and last_updated) changed, and the rest of the vault's registries are
+// untouched.
+func TestRegistryPartialUpdate(t *testing.T) {
+	const host = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+	for _, tc := range []struct {
+		name, body string
+		apply      func(r *vault.Registry)
+	}{
+		{"registry_name", `{"registry_name":"renamed"}`, func(r *vault.Registry) { r.Name = "renamed" }},
+		{"registry_type", `{"registry_type":"awsecr"}`, func(r *vault.Registry) { r.Type = "awsecr" }},
+		{"registry_user", `{"registry_user":"new-user"}`, func(r *vault.Registry) { r.User = "new-user" }},
+		{"registry_pass", `{"registry_pass":"new-registry-password"}`, func(r *vault.Registry) { r.Pass = "new-registry-password" }},
+		{"registry_verify", `{"registry_verify":true}`, func(r *vault.Registry) { r.Verify = true }},
+		{"registry only", `{"registry":"` + host + `"}`, func(*vault.Registry) {}},
+		{"empty body", `{}`, func(*vault.Registry) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{Registries: RegistryOptions{Resolver: &ecr.Resolver{AWS: awsecr.Client{}}}})
+			for _, b := range []string{
+				`{"registry":"` + host + `","registry_name":"ecr","registry_type":"docker_v2","registry_user":"old-user","registry_pass":"old-registry-password","registry_verify":false}`,
+				`{"registry":"other.example.com","registry_user":"o","registry_pass":"other-registry-password"}`,
+			} {
+				wantStatus(t, "add", e.do("POST", "/v1/registries?validate=false", "admin:foobar", b), 200)
+			}
+			before := registriesOf(t, e)
+			e.now = e.now.Add(time.Hour)
+			r := e.do("PUT", "/v1/registries/"+host+"?validate=false", "admin:foobar", tc.body)
+			wantStatus(t, "update", r, 200)
+			want := before
+			tc.apply(want["admin"][host])
+			want["admin"][host].LastUpdated = e.now.UTC()
+			if got := registriesOf(t, e); !reflect.DeepEqual(got, want) {
+				t.Errorf("after PUT %s:\n got %+v\nwant %+v", tc.body, got["admin"][host], want["admin"][host])
+			}
+		})
+	}
+}
+
+// registriesOf is a deep copy of the vault's registry entries as stored.
+func registriesOf(t *testing.T, e *testEnv) map[string]map[string]*vault.Registry {
+	t.Helper()
+	if _, err := e.vault.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e.vault.Document().Clone().Registries
 }

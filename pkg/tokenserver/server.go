@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/passhash"
 )
 
 // Config is the library configuration of the API (the daemon's file

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/anchored/anchored/pkg/registries"
 )
 
 // Store sentinels, as dex's storage package names them: callers branch on
@@ -51,7 +53,12 @@ func (u User) HasCredential() bool { return u.Password != "" || u.PasswordHash !
 //
 // Updaters receive a copy of the record; returning an error from an
 // updater aborts the change and the error is returned as it is.
+//
+// Registry entries are the registries.Store seam, in its own domain type;
+// storetest.Run is the behaviour every implementation must pass.
 type Store interface {
+	registries.Store
+
 	GetAccount(ctx context.Context, name string) (Account, error)
 	ListAccounts(ctx context.Context) ([]Account, error)
 	CreateAccount(ctx context.Context, a Account) error

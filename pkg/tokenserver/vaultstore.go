@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync/atomic"
 
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -16,10 +17,17 @@ import (
 type VaultStore struct {
 	v      *vault.Vault
 	byUUID atomic.Pointer[uuidIndex]
+	// The registry entries: pkg/registries' vault store, reading through
+	// doc so that a request refreshes once.
+	*registries.VaultStore
 }
 
 // NewVaultStore returns a Store over an open vault.
-func NewVaultStore(v *vault.Vault) *VaultStore { return &VaultStore{v: v} }
+func NewVaultStore(v *vault.Vault) *VaultStore {
+	s := &VaultStore{v: v}
+	s.VaultStore = &registries.VaultStore{V: v, Doc: s.doc}
+	return s
+}
 
 var _ Store = (*VaultStore)(nil)
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/anchored/anchored/internal/flock"
+	"github.com/anchored/anchored/pkg/flock"
 )
 
 // fileLock is an exclusive flock on the lock file beside the vault. flock

@@ -1,6 +1,6 @@
 // Package daemonclient is the helper's Backend over anchored's Unix socket:
 // the protocol actions as POSTs to /v1/credential-helper/{get,store,erase,
-// list}, carrying the protocol's own payloads (internal/apitype). When the
+// list}, carrying the protocol's own payloads (pkg/apitype). When the
 // daemon answers, a "get" costs a socket round trip instead of an scrypt,
 // and ECR tokens come from the daemon's memory.
 //
@@ -9,8 +9,9 @@
 // helper.ErrNotFound for a 404). A socket that accepts but gives no HTTP
 // answer (closes, resets, or stays silent past the exchange's deadline) is
 // "not there" too, and also matches ErrNoAnswer, so that the caller can say
-// why it passed the daemon over. The zero Client is usable: it talks to the
-// socket that ANCHORED_SOCKET or the per-user default names.
+// why it passed the daemon over. The caller names the socket (Client.Socket):
+// where it is comes from anchored's configuration, which this public package
+// does not read.
 package daemonclient
 
 import (
@@ -25,8 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
-	"github.com/anchored/anchored/internal/config"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 )
 
@@ -50,10 +50,10 @@ const DefaultTimeout = 15 * time.Second
 // account's entries.
 const maxAnswer = 4 << 20
 
-// Client talks to anchored over its Unix socket. Its zero value is usable.
+// Client talks to anchored over its Unix socket.
 type Client struct {
-	// Socket is the socket's path; empty means ANCHORED_SOCKET, else
-	// $XDG_RUNTIME_DIR/anchored.sock.
+	// Socket is the socket's path (internal/config's Paths.Socket for
+	// anchored's own). Empty fails to dial: nothing is guessed.
 	Socket string
 	// Timeout bounds the whole exchange; zero means DefaultTimeout. The
 	// caller's context can only shorten it.
@@ -85,12 +85,7 @@ func (e *StatusError) Unwrap() error {
 	return nil
 }
 
-func (c *Client) socket() string {
-	if c.Socket != "" {
-		return c.Socket
-	}
-	return config.ResolvePaths(config.Flags{}, os.Getenv, config.File{}).Socket
-}
+func (c *Client) socket() string { return c.Socket }
 
 // dial connects to the socket (dialUnix).
 func (c *Client) dial() (*sockConn, error) {
@@ -147,7 +142,7 @@ func (e timeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 // the peer is net/http's server, which answers a 1.0 request without
 // chunking and closes the connection after it, so the body is delimited by
 // Content-Length or by the close, and there is no connection to reuse.
-func (c *Client) do(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
+func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -168,7 +163,7 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	// The caller's cancellation unblocks a read or write in progress.
 	stop := context.AfterFunc(ctx, conn.Shutdown)
 	defer stop()
-	br, err := exchange(conn, request(path, contentType, body))
+	br, err := exchange(conn, request(method, path, contentType, body))
 	var code int
 	var length int64
 	if err == nil {
@@ -202,11 +197,11 @@ func (c *Client) do(ctx context.Context, path, contentType string, body []byte) 
 	return nil, statusError(code, b)
 }
 
-// request is one POST. The host name is never resolved: the request goes
-// to the socket.
-func request(path, contentType string, body []byte) []byte {
+// request is one request. The host name is never resolved: the request
+// goes to the socket.
+func request(method, path, contentType string, body []byte) []byte {
 	req := make([]byte, 0, 160+len(body))
-	req = fmt.Appendf(req, "POST %s HTTP/1.0\r\nHost: local-anchored.sock\r\nUser-Agent: docker-credential-anchore\r\nContent-Length: %d\r\n", path, len(body))
+	req = fmt.Appendf(req, "%s %s HTTP/1.0\r\nHost: local-anchored.sock\r\nUser-Agent: docker-credential-anchore\r\nContent-Length: %d\r\n", method, path, len(body))
 	if contentType != "" {
 		req = fmt.Appendf(req, "Content-Type: %s\r\n", contentType)
 	}
@@ -339,7 +334,7 @@ func statusError(code int, b []byte) error {
 
 // Get asks the daemon to resolve serverURL.
 func (c *Client) Get(ctx context.Context, serverURL string) (helper.Credentials, error) {
-	b, err := c.do(ctx, apitype.HelperGetPath, "text/plain", []byte(serverURL))
+	b, err := c.do(ctx, "POST", apitype.HelperGetPath, "text/plain", []byte(serverURL))
 	if err != nil {
 		return helper.Credentials{}, err
 	}
@@ -356,19 +351,19 @@ func (c *Client) Store(ctx context.Context, cr helper.Credentials) error {
 	if err != nil {
 		return fmt.Errorf("anchored: %w", err)
 	}
-	_, err = c.do(ctx, apitype.HelperStorePath, "application/json", b)
+	_, err = c.do(ctx, "POST", apitype.HelperStorePath, "application/json", b)
 	return err
 }
 
 // Erase asks the daemon to remove the entry of serverURL's key.
 func (c *Client) Erase(ctx context.Context, serverURL string) error {
-	_, err := c.do(ctx, apitype.HelperErasePath, "text/plain", []byte(serverURL))
+	_, err := c.do(ctx, "POST", apitype.HelperErasePath, "text/plain", []byte(serverURL))
 	return err
 }
 
 // List asks the daemon for the helper account's entries.
 func (c *Client) List(ctx context.Context) (map[string]string, error) {
-	b, err := c.do(ctx, apitype.HelperListPath, "", nil)
+	b, err := c.do(ctx, "POST", apitype.HelperListPath, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -377,4 +372,26 @@ func (c *Client) List(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("anchored: bad answer to list: %w", err)
 	}
 	return m, nil
+}
+
+// HealthPath is anchored's health endpoint.
+const HealthPath = "/v1/health"
+
+// Health asks anchored's health endpoint and returns the answer's status
+// (200 for any 2xx), whatever it is: any HTTP answer means a daemon is
+// there. The management
+// commands ("vault status") use it, so that they and the protocol path
+// share this one client of the socket. Errors are ErrNotRunning's (no
+// daemon, no answer; a socket we may not connect to also matches
+// fs.ErrPermission) or the caller's context.
+func (c *Client) Health(ctx context.Context) (int, error) {
+	_, err := c.do(ctx, "GET", HealthPath, "", nil)
+	var se *StatusError
+	switch {
+	case err == nil:
+		return 200, nil
+	case errors.As(err, &se):
+		return se.Code, nil
+	}
+	return 0, err
 }

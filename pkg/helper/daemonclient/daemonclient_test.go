@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anchored/anchored/internal/apitype"
+	"github.com/anchored/anchored/pkg/apitype"
 	"github.com/anchored/anchored/pkg/helper"
 )
 
@@ -150,15 +150,17 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestZeroValueUsesEnvironment(t *testing.T) {
+// A Client without a socket path guesses none (this public package reads
+// no configuration, ANCHORED_SOCKET included): it is "not running".
+func TestZeroValueGuessesNoSocket(t *testing.T) {
 	socket, reqs := fakeDaemon(t)
 	t.Setenv("ANCHORED_SOCKET", socket)
 	var c Client
-	if _, err := c.List(context.Background()); err != nil {
-		t.Fatalf("zero Client List: %v", err)
+	if _, err := c.List(context.Background()); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("zero Client List: %v, want ErrNotRunning", err)
 	}
-	if got := reqs(); len(got) != 1 {
-		t.Errorf("daemon saw %d requests, want 1", len(got))
+	if got := reqs(); len(got) != 0 {
+		t.Errorf("daemon saw %d requests, want 0", len(got))
 	}
 }
 

@@ -25,7 +25,7 @@ import (
 
 	"github.com/anchored/anchored/internal/awsfake"
 	"github.com/anchored/anchored/internal/testbin"
-	"github.com/anchored/anchored/pkg/helper"
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -49,7 +49,7 @@ type world struct {
 	stderr   *bytes.Buffer
 }
 
-func newWorld(t *testing.T, entries ...helper.Entry) *world {
+func newWorld(t *testing.T, entries ...vault.Registry) *world {
 	t.Helper()
 	dir := t.TempDir()
 	w := &world{t: t, dir: dir,
@@ -63,9 +63,8 @@ func newWorld(t *testing.T, entries ...helper.Entry) *world {
 	}
 	doc := vault.NewDocument()
 	for _, e := range entries {
-		if _, err := helper.AddRegistry(doc, "admin", e, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		e.Name, e.CreatedAt, e.LastUpdated = e.Registry, time.Now(), time.Now()
+		doc.AccountRegistries("admin")[e.Registry] = &e
 	}
 	if _, err := vault.Create(context.Background(), w.vault, passphrase, doc, vault.WithWorkFactor(10)); err != nil {
 		t.Fatal(err)
@@ -146,7 +145,7 @@ func (w *world) helperRun(env []string, action, stdin string) (stdout, stderr st
 }
 
 func TestHelperThroughDaemonAndFallback(t *testing.T) {
-	w := newWorld(t, helper.Entry{Registry: "reg.example.com", Type: helper.TypeDockerV2, User: "reguser", Pass: "reg-secret-e2e", Verify: true})
+	w := newWorld(t, vault.Registry{Registry: "reg.example.com", Type: registries.TypeDockerV2, User: "reguser", Pass: "reg-secret-e2e", Verify: true})
 	w.start(w.baseEnv())
 	viaSocket := append(w.baseEnv(), "ANCHORED_SOCKET="+w.socket, "ANCHORE_VAULT="+w.vault)
 	want := `{"ServerURL":"reg.example.com","Username":"reguser","Secret":"reg-secret-e2e"}`
@@ -181,7 +180,7 @@ func TestHelperThroughDaemonAndFallback(t *testing.T) {
 
 func TestConcurrentHelperECRGets(t *testing.T) {
 	fake := awsfake.Start(t)
-	w := newWorld(t, helper.Entry{Registry: ecrHost, Type: helper.TypeAWSECR, User: "AKIAE2EEXAMPLE", Pass: "aws-secret-e2e", Verify: true})
+	w := newWorld(t, vault.Registry{Registry: ecrHost, Type: registries.TypeAWSECR, User: "AKIAE2EEXAMPLE", Pass: "aws-secret-e2e", Verify: true})
 	w.start(fake.Environ(w.baseEnv()))
 	env := append(w.baseEnv(), "ANCHORED_SOCKET="+w.socket, "ANCHORE_VAULT="+w.vault)
 	const n = 20
@@ -232,7 +231,7 @@ func TestDurabilityUnderSignals(t *testing.T) {
 				t.Errorf("after %v: acknowledged entry %q is missing", sig, key)
 				continue
 			}
-			if r.Pass != pass || r.User != "u-"+key || r.Type != helper.TypeDockerV2 {
+			if r.Pass != pass || r.User != "u-"+key || r.Type != registries.TypeDockerV2 {
 				t.Errorf("after %v: entry %q is not whole: %+v", sig, key, r)
 			}
 		}
@@ -309,7 +308,7 @@ func writeUntilGone(t *testing.T, w *world, round int, sig syscall.Signal) map[s
 // the pull: with a passphrase, the vault answers, and stderr says why in
 // one line.
 func TestHelperFallsBackWhenDaemonDoesNotAnswer(t *testing.T) {
-	w := newWorld(t, helper.Entry{Registry: "reg.example.com", Type: helper.TypeDockerV2, User: "reguser", Pass: "reg-secret-e2e", Verify: true})
+	w := newWorld(t, vault.Registry{Registry: "reg.example.com", Type: registries.TypeDockerV2, User: "reguser", Pass: "reg-secret-e2e", Verify: true})
 	if err := os.MkdirAll(filepath.Dir(w.socket), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,13 @@ func Classify(c Credentials) (Auth, error) {
 // identity (awsauto or _iam_role), which allow_awsecr_iam_auto must permit.
 func (a Auth) UsesHostIdentity() bool { return a.Mode != ModeStatic }
 
+// UsesHostIdentity is Classify's answer to the same question, for
+// credentials of any shape (the registry workflow asks before anything
+// else, as Anchore's first check).
+func (c Credentials) UsesHostIdentity() bool {
+	return c.User == AWSAuto || c.Pass == AWSAuto || c.User == IAMRoleUser
+}
+
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:16])

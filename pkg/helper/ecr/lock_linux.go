@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/anchored/anchored/internal/flock"
+	"github.com/anchored/anchored/pkg/flock"
 )
 
 // ErrLockDir: the lock directory is not a directory only its owner can

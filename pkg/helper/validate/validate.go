@@ -17,6 +17,7 @@ import (
 
 	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
+	"github.com/anchored/anchored/pkg/registries"
 )
 
 // ErrFailed: the registry refused the credentials, or could not be
@@ -45,16 +46,16 @@ type Validator struct {
 }
 
 // Check validates e. e.Verify false skips TLS verification (--insecure).
-func (v Validator) Check(ctx context.Context, e helper.Entry) error {
+func (v Validator) Check(ctx context.Context, e registries.Entry) error {
 	timeout := v.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	key := helper.EntryKey(e.Registry)
+	key := registries.EntryKey(e.Registry)
 	host, _, _ := strings.Cut(key, "/")
-	if e.Type == helper.TypeAWSECR {
+	if e.Type == registries.TypeAWSECR {
 		if v.Resolver == nil {
 			return fmt.Errorf("%w: no ECR resolver", ErrFailed)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/anchored/anchored/internal/regtest"
-	"github.com/anchored/anchored/pkg/helper"
+	"github.com/anchored/anchored/pkg/registries"
 )
 
 func TestValidatorAgainstRegistries(t *testing.T) {
@@ -24,16 +24,16 @@ func TestValidatorAgainstRegistries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := tc.start(t)
 			v := Validator{Transport: reg.Transport}
-			if err := v.Check(ctx, helper.Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
+			if err := v.Check(ctx, registries.Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
 				t.Errorf("good credentials: %v", err)
 			}
-			err := v.Check(ctx, helper.Entry{Registry: reg.Host, User: reg.User, Pass: "wrong", Verify: true})
+			err := v.Check(ctx, registries.Entry{Registry: reg.Host, User: reg.User, Pass: "wrong", Verify: true})
 			want := "cannot validate registry credentials: cannot login to registry user=regtest registry=" + reg.URL + " - invalid username/password"
 			if !errors.Is(err, ErrFailed) || err.Error() != want {
 				t.Errorf("bad credentials: got %v, want %q", err, want)
 			}
 			// A repository entry is checked against its host.
-			if err := v.Check(ctx, helper.Entry{Registry: reg.Host + "/team/app", User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
+			if err := v.Check(ctx, registries.Entry{Registry: reg.Host + "/team/app", User: reg.User, Pass: reg.Pass, Verify: true}); err != nil {
 				t.Errorf("repository entry: %v", err)
 			}
 		})
@@ -45,7 +45,7 @@ func TestValidatorAgainstRegistries(t *testing.T) {
 func TestValidatorInsecure(t *testing.T) {
 	reg := regtest.Start(t)
 	v := Validator{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	e := helper.Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}
+	e := registries.Entry{Registry: reg.Host, User: reg.User, Pass: reg.Pass, Verify: true}
 	if err := v.Check(context.Background(), e); !errors.Is(err, ErrFailed) {
 		t.Errorf("untrusted CA with verification: got %v, want ErrFailed", err)
 	}
@@ -75,7 +75,7 @@ func TestValidatorUnreachableSuggestsSkip(t *testing.T) {
 	}
 	host := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	err = Validator{}.Check(context.Background(), helper.Entry{Registry: host, User: "u", Pass: "p", Verify: true})
+	err = Validator{}.Check(context.Background(), registries.Entry{Registry: host, User: "u", Pass: "p", Verify: true})
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "cannot ping https://"+host+"/v2/") ||
 		!strings.HasSuffix(err.Error(), "(to add it without this check: registry add --skip-validate, or validate=false in the API)") ||
 		strings.ContainsAny(err.Error(), "\r\n") {

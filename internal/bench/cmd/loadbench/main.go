@@ -37,7 +37,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/anchored/anchored/internal/bench"
-	"github.com/anchored/anchored/internal/passhash"
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
@@ -435,8 +435,8 @@ func report(w io.Writer, rs map[string]bench.Result, ratios map[string]float64, 
 	row("token-cold", fmt.Sprintf("%.2fx of cores/scrypt (%.1f/s)", ratios["token-cold"], ratios["token-cold-ideal"]), "within 1.2x (>= 0.83x)", atLeast("token-cold", 1/1.2))
 	if _, ok := rs["helper-trivial"]; ok {
 		row("helper-trivial", "1.00x", "", nil)
-		met := ratios["helper-daemon"] <= 1.5
-		row("helper-daemon", fmt.Sprintf("%.2fx trivial's p50", ratios["helper-daemon"]), "<= 1.5x trivial", &met)
+		met := ratios["helper-daemon"] <= 2
+		row("helper-daemon", fmt.Sprintf("%.2fx trivial's p50", ratios["helper-daemon"]), "<= 2x trivial (issue 10)", &met)
 	} else {
 		row("helper-daemon", "", "", nil)
 	}

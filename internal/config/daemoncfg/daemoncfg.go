@@ -1,4 +1,10 @@
-package main
+// Package daemoncfg is anchored's configuration as the daemon starts with
+// it: internal/config's file and environment, validated, with every
+// problem reported at once. It is apart from internal/config because the
+// checks load key pairs and listener addresses (pkg/tokenserver,
+// internal/daemon), which the helper binary, also a reader of the config,
+// must not link.
+package daemoncfg
 
 import (
 	"errors"
@@ -12,13 +18,13 @@ import (
 	"github.com/anchored/anchored/pkg/tokenserver"
 )
 
-// loadConfig reads the config file, applies the environment overrides and
+// Load reads the config file, applies the environment overrides and
 // validates the result, collecting every problem of the three steps (issue
 // 4: "every problem reported at once"), so that an operator fixes a file
 // in one round. A file that is not YAML at all stops the checks after the
 // environment's: its keys were not decoded, and checking the defaults
 // instead would report problems the file does not have.
-func loadConfig(flags config.Flags, getenv func(string) string) (config.File, config.Paths, tokenserver.SigningKey, []error) {
+func Load(flags config.Flags, getenv func(string) string) (config.File, config.Paths, tokenserver.SigningKey, []error) {
 	var errs []error
 	cfgPath := config.ConfigPath(flags.Config, getenv)
 	cfg, _, err := config.Load(cfgPath)
@@ -41,7 +47,7 @@ func loadConfig(flags config.Flags, getenv func(string) string) (config.File, co
 	if !parsed {
 		return cfg, paths, tokenserver.SigningKey{}, errs
 	}
-	key, verrs := validate(cfg, paths)
+	key, verrs := Validate(cfg, paths)
 	return cfg, paths, key, append(errs, verrs...)
 }
 
@@ -69,10 +75,10 @@ func splitJoined(err error) []error {
 	return out
 }
 
-// validate checks the daemon's configuration and reports every problem at
+// Validate checks the daemon's configuration and reports every problem at
 // once, one line each, as dex's config check does. It also returns the
 // signing key it loaded, so the key files are read once.
-func validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []error) {
+func Validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []error) {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	ua := cfg.UserAuthentication

@@ -28,12 +28,13 @@ type Registry struct {
 }
 
 // RegistryRequest is the body of POST /v1/registries and PUT
-// /v1/registries/{registry} (Anchore's RegistryConfigurationRequest).
+// /v1/registries/{registry} (Anchore's RegistryConfigurationRequest). A
+// field left out (nil) is not sent: a PUT changes only the fields sent.
 type RegistryRequest struct {
-	Registry       string `json:"registry"`
-	RegistryName   string `json:"registry_name,omitempty"`
-	RegistryType   string `json:"registry_type,omitempty"`
-	RegistryUser   string `json:"registry_user"`
-	RegistryPass   string `json:"registry_pass"`
-	RegistryVerify *bool  `json:"registry_verify,omitempty"`
+	Registry       string  `json:"registry,omitempty"`
+	RegistryName   *string `json:"registry_name,omitempty"`
+	RegistryType   *string `json:"registry_type,omitempty"`
+	RegistryUser   *string `json:"registry_user,omitempty"`
+	RegistryPass   *string `json:"registry_pass,omitempty"`
+	RegistryVerify *bool   `json:"registry_verify,omitempty"`
 }

@@ -1,4 +1,4 @@
-package helper
+package registries
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anchored/anchored/pkg/helper"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -38,7 +39,7 @@ func newBackend(t *testing.T, create bool) *VaultBackend {
 func TestVaultBackendRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	b := newBackend(t, true)
-	for _, c := range []Credentials{
+	for _, c := range []helper.Credentials{
 		{ServerURL: "https://index.docker.io/v1/", Username: "hubuser", Secret: "hubpass"},
 		{ServerURL: "https://index.docker.io/v1/access-token", Username: "hubuser", Secret: "access"},
 		{ServerURL: "registry.example.com:5000", Username: "<token>", Secret: "identity-token"},
@@ -78,7 +79,7 @@ func TestVaultBackendRoundTrip(t *testing.T) {
 	if err := b.Erase(ctx, "https://registry.example.com:5000/v2/"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Get(ctx, "registry.example.com:5000"); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Get(ctx, "registry.example.com:5000"); !errors.Is(err, helper.ErrNotFound) {
 		t.Errorf("after erase: %v, want ErrNotFound", err)
 	}
 }
@@ -87,7 +88,7 @@ func TestVaultBackendRoundTrip(t *testing.T) {
 func TestVaultBackendNoWrite(t *testing.T) {
 	ctx := context.Background()
 	b := newBackend(t, true)
-	c := Credentials{ServerURL: "registry.example.com", Username: "u", Secret: "p"}
+	c := helper.Credentials{ServerURL: "registry.example.com", Username: "u", Secret: "p"}
 	if err := b.Store(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +114,13 @@ func TestVaultBackendNoWrite(t *testing.T) {
 func TestVaultBackendCreatesOnStore(t *testing.T) {
 	ctx := context.Background()
 	b := newBackend(t, false)
-	if _, err := b.Get(ctx, "registry.example.com"); !errors.Is(err, ErrUnavailable) || !errors.Is(err, vault.ErrMissing) {
+	if _, err := b.Get(ctx, "registry.example.com"); !errors.Is(err, helper.ErrUnavailable) || !errors.Is(err, vault.ErrMissing) {
 		t.Errorf("get from a missing vault: %v, want ErrUnavailable and vault.ErrMissing", err)
 	}
 	if err := b.Erase(ctx, "registry.example.com"); err != nil {
 		t.Errorf("erase from a missing vault: %v", err)
 	}
-	if err := b.Store(ctx, Credentials{ServerURL: "registry.example.com", Username: "u", Secret: "p"}); err != nil {
+	if err := b.Store(ctx, helper.Credentials{ServerURL: "registry.example.com", Username: "u", Secret: "p"}); err != nil {
 		t.Fatal(err)
 	}
 	if hi, err := vault.Inspect(b.Path); err != nil || hi.WorkFactor != vault.MinWorkFactor {
@@ -136,18 +137,18 @@ func TestVaultBackendLocked(t *testing.T) {
 	locked := errors.New("vault is locked: no passphrase")
 	b.Passphrase = func() (string, error) { return "", locked }
 	_, err := b.Get(ctx, "registry.example.com")
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, locked) || err.Error() != locked.Error() {
+	if !errors.Is(err, helper.ErrUnavailable) || !errors.Is(err, locked) || err.Error() != locked.Error() {
 		t.Errorf("get: %v, want ErrUnavailable with the cause's text", err)
 	}
-	if err := b.Store(ctx, Credentials{ServerURL: "x", Username: "u"}); !errors.Is(err, ErrUnavailable) {
+	if err := b.Store(ctx, helper.Credentials{ServerURL: "x", Username: "u"}); !errors.Is(err, helper.ErrUnavailable) {
 		t.Errorf("store: %v, want ErrUnavailable", err)
 	}
 	b.Passphrase = func() (string, error) { return "wrong", nil }
-	if _, err := b.Get(ctx, "registry.example.com"); !errors.Is(err, ErrUnavailable) || !errors.Is(err, vault.ErrWrongPassphrase) {
+	if _, err := b.Get(ctx, "registry.example.com"); !errors.Is(err, helper.ErrUnavailable) || !errors.Is(err, vault.ErrWrongPassphrase) {
 		t.Errorf("wrong passphrase: %v", err)
 	}
 	// Bad input is refused before the passphrase is even looked for.
-	if _, err := b.Get(ctx, "ftp://registry.example.com"); !errors.Is(err, ErrUnsupportedScheme) {
+	if _, err := b.Get(ctx, "ftp://registry.example.com"); !errors.Is(err, helper.ErrUnsupportedScheme) {
 		t.Errorf("unsupported scheme: %v", err)
 	}
 }
@@ -163,8 +164,8 @@ func TestVaultBackendECR(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := v.Update(ctx, func(d *vault.Document) error {
-		_, err := AddRegistry(d, "admin", Entry{Registry: host, Type: TypeAWSECR, User: "AKIAEXAMPLE", Pass: "secret"}, t0)
-		return err
+		d.AccountRegistries("admin")[host] = &vault.Registry{Registry: host, Type: TypeAWSECR, User: "AKIAEXAMPLE", Pass: "secret"}
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -225,10 +226,10 @@ func TestVaultBackendConcurrentStores(t *testing.T) {
 	errs := make(chan error, 2*n)
 	for i := range n {
 		go func() {
-			errs <- b.Store(ctx, Credentials{ServerURL: "same.example.com", Username: "u", Secret: "p"})
+			errs <- b.Store(ctx, helper.Credentials{ServerURL: "same.example.com", Username: "u", Secret: "p"})
 		}()
 		go func() {
-			errs <- b.Store(ctx, Credentials{ServerURL: "r" + string(rune('a'+i)) + ".example.com", Username: "u", Secret: "p"})
+			errs <- b.Store(ctx, helper.Credentials{ServerURL: "r" + string(rune('a'+i)) + ".example.com", Username: "u", Secret: "p"})
 		}()
 	}
 	for range 2 * n {

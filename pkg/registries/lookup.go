@@ -1,10 +1,10 @@
-package helper
+package registries
 
 import (
 	"sort"
 	"strings"
 
-	"github.com/anchored/anchored/pkg/vault"
+	"github.com/anchored/anchored/pkg/helper"
 )
 
 // Lookup finds the entry that answers k among one account's entries, by
@@ -19,33 +19,35 @@ import (
 // A key sent with a scheme and a path (Docker Hub's ".../access-token")
 // matches only itself: a wildcard or host entry must never hand a Hub
 // password to a client asking for its OAuth token.
-func Lookup(entries map[string]*vault.Registry, k Key) (*vault.Registry, bool) {
-	if r, ok := entries[k.Key]; ok {
-		if k.Scheme && k.Path != "" {
-			return r, true
+func Lookup(entries []Entry, k helper.Key) (Entry, bool) {
+	if k.Scheme && k.Path != "" {
+		for _, e := range entries {
+			if e.Registry == k.Key {
+				return e, true
+			}
 		}
-	} else if k.Scheme && k.Path != "" {
-		return nil, false
+		return Entry{}, false
 	}
-	keys := make([]string, 0, len(entries))
-	for e := range entries {
-		keys = append(keys, e)
+	order := make([]int, len(entries))
+	for i := range order {
+		order[i] = i
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if len(keys[i]) != len(keys[j]) {
-			return len(keys[i]) > len(keys[j])
+	sort.Slice(order, func(i, j int) bool {
+		a, b := entries[order[i]].Registry, entries[order[j]].Registry
+		if len(a) != len(b) {
+			return len(a) > len(b)
 		}
-		return keys[i] < keys[j]
+		return a < b
 	})
-	for _, e := range keys {
-		if matches(e, k) {
-			return entries[e], true
+	for _, i := range order {
+		if matches(entries[i].Registry, k) {
+			return entries[i], true
 		}
 	}
-	return nil, false
+	return Entry{}, false
 }
 
-func matches(entry string, k Key) bool {
+func matches(entry string, k helper.Key) bool {
 	switch {
 	case entry == k.Key:
 		return true
