@@ -138,6 +138,7 @@ func validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 			add("listen.https needs listen.tls_cert and listen.tls_key")
 		}
 	}
+	errs = append(errs, validateOps(cfg)...)
 	if err := daemon.CheckSocketDir(paths.Socket); err != nil {
 		add("socket %s: %v", paths.Socket, oneLine(err))
 	}

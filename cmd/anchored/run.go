@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -19,9 +20,11 @@ import (
 	"github.com/anchored/anchored/internal/cliusage"
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/internal/daemon"
+	"github.com/anchored/anchored/internal/metrics"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/internal/throttle"
 	"github.com/anchored/anchored/internal/version"
+	"github.com/anchored/anchored/pkg/audit"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
@@ -103,13 +106,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // serve loads everything, refuses to start on any problem, then serves
-// until SIGTERM or SIGINT.
+// until SIGTERM or SIGINT; SIGHUP reloads what can change while serving.
 func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
 	cfg, paths, key, errs := loadConfig(flags, getenv)
 	if len(errs) > 0 {
 		return noStart(errs...)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(cfg.LogFormat, stderr)
 
 	pass, where, err := passphrase.Find(passphrase.Source{File: paths.PassphraseFile, Getenv: getenv})
 	if errors.Is(err, passphrase.ErrNone) {
@@ -133,8 +136,28 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		return noStart(fmt.Errorf("vault: %w", err))
 	}
 
+	// The audit log (on by default for changes) and, when a listener is
+	// configured, the metrics (ops.go).
+	sink := &auditSink{logger: audit.New(nil, false), stderr: stderr}
+	if err := sink.configure(cfg); err != nil {
+		return noStart(err)
+	}
+	defer sink.closeFile()
+	var m *metrics.Metrics
+	var observer tokenserver.Observer
+	st := tokenserver.NewVaultStore(v)
+	guard := authcache.Guard(st, &authcache.Cache{}, &throttle.Limiter{})
+	var aws ecr.AWS = awsecr.Client{}
+	var ecrCache ecr.Cache
+	if cfg.Metrics.Listen != "" {
+		m = metrics.New(version.Version)
+		observer = m
+		guard = m.WrapPasswordCheck(guard)
+		aws = m.AWS(aws)
+		ecrCache = m.Cache(ecr.NewMemoryCache())
+	}
+
 	ua := cfg.UserAuthentication
-	store := tokenserver.NewVaultStore(v)
 	srv, err := tokenserver.New(ctx, tokenserver.Config{
 		OAuthEnabled:    ua.OAuth.Enabled,
 		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
@@ -143,19 +166,22 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		HashedPasswords: ua.HashedPassword,
 		Version:         version.Version,
 		Logger:          log,
+		Audit:           sink.logger,
+		Observer:        observer,
 		// Verified Basic credentials cached briefly, wrong ones throttled
 		// (internal/authcache, internal/throttle).
-		WrapPasswordCheck: authcache.Guard(store, &authcache.Cache{}, &throttle.Limiter{}),
+		WrapPasswordCheck: guard,
 		// ECR tokens live in this process's memory, one AWS call per
 		// registry at a time (registries API and helper endpoints).
 		Registries: tokenserver.RegistryOptions{
-			Resolver:      &ecr.Resolver{AWS: awsecr.Client{}, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
+			Resolver:      &ecr.Resolver{AWS: aws, Cache: ecrCache, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
 			HelperAccount: cfg.HelperAccount,
 		},
-	}, store)
+	}, st)
 	if err != nil {
 		return noStart(err)
 	}
+	defer srv.Close()
 	created, err := srv.Bootstrap(ctx, cfg.DefaultAdminPassword, cfg.DefaultAdminEmail)
 	switch {
 	case created:
@@ -166,12 +192,36 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		return noStart(err)
 	}
 
-	lns, err := listeners(ctx, cfg, paths, log)
+	lns, certs, err := listeners(ctx, cfg, paths, log)
 	if err != nil {
 		return noStart(err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if m != nil {
+		ml, err := listenMetrics(ctx, cfg.Metrics.Listen, log)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return noStart(fmt.Errorf("metrics.listen: %w", err))
+		}
+		go serveMetrics(ctx, ml, m, srv, log)
+	}
+	r := &reloader{flags: flags, getenv: getenv, log: log, cfg: cfg, certs: certs, sink: sink, metrics: m}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				r.reload()
+			}
+		}
+	}()
 	if err := daemon.Serve(ctx, lns, srv, gracePeriod, log); err != nil {
 		return &exitError{code: exitFailed, lines: []error{err}}
 	}
@@ -180,8 +230,11 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 }
 
 // listeners opens what systemd passed, or else the socket and the
-// configured TCP listeners. On error, whatever was opened is closed.
-func listeners(ctx context.Context, cfg config.File, paths config.Paths, log *slog.Logger) (lns []net.Listener, err error) {
+// configured TCP listeners. The certificate of the HTTPS listeners is
+// returned for reloads (nil without TLS). Plain listeners answer
+// net/http's own errors in Anchore's JSON (daemon.JSONErrors). On error,
+// whatever was opened is closed.
+func listeners(ctx context.Context, cfg config.File, paths config.Paths, log *slog.Logger) (lns []net.Listener, certs *daemon.Certs, err error) {
 	defer func() {
 		if err != nil {
 			for _, l := range lns {
@@ -189,27 +242,43 @@ func listeners(ctx context.Context, cfg config.File, paths config.Paths, log *sl
 			}
 		}
 	}()
-	if lns, err = daemon.Activated(cfg.Listen.TLSCert, cfg.Listen.TLSKey, log); err != nil || len(lns) > 0 {
-		return lns, err
+	if cfg.Listen.TLSCert != "" && cfg.Listen.TLSKey != "" {
+		if certs, err = daemon.LoadCerts(cfg.Listen.TLSCert, cfg.Listen.TLSKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	activated, err := daemon.ActivatedTLS(certs, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(activated) > 0 {
+		for _, l := range activated {
+			switch l.(type) {
+			case *daemon.UnixListener, *net.TCPListener: // plain: the socket, loopback HTTP
+				l = daemon.JSONErrors(l)
+			}
+			lns = append(lns, l)
+		}
+		return lns, certs, nil
 	}
 	ul, err := daemon.ListenUnix(ctx, paths.Socket, log)
 	if err != nil {
-		return lns, fmt.Errorf("socket: %w", err)
+		return lns, certs, fmt.Errorf("socket: %w", err)
 	}
-	lns = append(lns, ul)
+	lns = append(lns, daemon.JSONErrors(ul))
 	if a := cfg.Listen.HTTPS; a != "" {
-		l, err := daemon.ListenHTTPS(ctx, a, cfg.Listen.TLSCert, cfg.Listen.TLSKey)
+		l, err := daemon.ListenTLS(ctx, a, certs)
 		if err != nil {
-			return lns, fmt.Errorf("listen.https: %w", err)
+			return lns, certs, fmt.Errorf("listen.https: %w", err)
 		}
 		lns = append(lns, l)
 	}
 	if a := cfg.Listen.HTTP; a != "" {
 		l, err := daemon.ListenHTTP(ctx, a)
 		if err != nil {
-			return lns, fmt.Errorf("listen.http: %w", err)
+			return lns, certs, fmt.Errorf("listen.http: %w", err)
 		}
-		lns = append(lns, l)
+		lns = append(lns, daemon.JSONErrors(l))
 	}
-	return lns, nil
+	return lns, certs, nil
 }

@@ -116,6 +116,9 @@ func Serve(ctx context.Context, lns []net.Listener, h http.Handler, grace time.D
 
 // connContext tells the API which transport and peer a connection is.
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	if w, ok := c.(*jsonErrorsConn); ok {
+		c = w.Conn
+	}
 	if pc, ok := c.(*PeerConn); ok {
 		return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportUnix, PeerUID: pc.Peer.UID, PeerGID: pc.Peer.GID, PeerPID: pc.Peer.PID})
 	}
