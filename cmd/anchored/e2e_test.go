@@ -59,6 +59,9 @@ func start(t *testing.T, cmd *exec.Cmd) *daemonProc {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			// Every log and audit line of the suite's daemons is checked
+			// for stored passwords, as response bodies are (main_test.go).
+			leaks.Text("anchored stderr", sc.Text())
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
 			p.mu.Unlock()
