@@ -98,6 +98,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	noteTarget(r, req.Name)
 	if req.Name == "" {
 		return errorf(http.StatusBadRequest, "Validation failed: 'name' is a required property")
 	}
@@ -107,7 +108,6 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := validName("account name", req.Name); err != nil {
 		return err
 	}
-	noteTarget(r, req.Name)
 	if err := validEmail(req.Email); err != nil {
 		return err
 	}

@@ -158,10 +158,10 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	noteTarget(r, req.Username)
 	if req.Username == "" || req.Password == "" {
 		return errorf(http.StatusBadRequest, "Validation failed: 'username' and 'password' are required properties")
 	}
-	noteTarget(r, req.Username)
 	if err := validName("user name", req.Username); err != nil {
 		return err
 	}
