@@ -30,11 +30,17 @@ type opsDaemon struct {
 // with listen.http and default_admin_password.
 func startOps(t *testing.T, extra string) *opsDaemon {
 	t.Helper()
+	return startOpsListen(t, "", extra)
+}
+
+// startOpsListen is startOps with lines added under listen: (indented).
+func startOpsListen(t *testing.T, listen, extra string) *opsDaemon {
+	t.Helper()
 	d := &opsDaemon{dir: t.TempDir(), addr: freeAddr(t)}
 	d.config = filepath.Join(d.dir, "config.yaml")
 	d.socket = filepath.Join(d.dir, "run", "anchored.sock")
 	d.vault = filepath.Join(d.dir, "state", "vault")
-	d.writeConfig(t, extra)
+	d.writeConfig(t, listen, extra)
 	cmd := exec.Command(testbin.Path(t, "anchored"), "--config", d.config, "--vault", d.vault, "--socket", d.socket)
 	cmd.Env = []string{"ANCHORE_VAULT_PASSPHRASE=test passphrase", "HOME=" + d.dir}
 	d.daemonProc = start(t, cmd)
@@ -48,9 +54,9 @@ func startOps(t *testing.T, extra string) *opsDaemon {
 	return d
 }
 
-func (d *opsDaemon) writeConfig(t *testing.T, extra string) {
+func (d *opsDaemon) writeConfig(t *testing.T, listen, extra string) {
 	t.Helper()
-	body := "listen:\n  http: " + d.addr + "\ndefault_admin_password: foobar\n" + extra
+	body := "listen:\n  http: " + d.addr + "\n" + listen + "default_admin_password: foobar\n" + extra
 	if err := os.WriteFile(d.config, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -304,5 +310,24 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitForLine returns once a stderr line contains both a and b.
+func (p *daemonProc) waitForLine(t *testing.T, a, b string) {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case l := <-p.seen:
+			if strings.Contains(l, a) && strings.Contains(l, b) {
+				return
+			}
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("anchored ended (%v) before logging %q with %q; stderr:\n%s", err, a, b, p.stderr())
+		case <-timeout:
+			t.Fatalf("anchored did not log %q with %q; stderr:\n%s", a, b, p.stderr())
+		}
 	}
 }
