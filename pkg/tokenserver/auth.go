@@ -142,7 +142,7 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 		u, err = s.passwordCheck(ctx, PasswordAttempt{Username: name, Password: pw, Client: clientHost(r)})
 		if err != nil {
 			if errors.Is(err, ErrBadCredentials) {
-				s.logFailedLogin(ctx, "basic authentication failed", name, r.RemoteAddr)
+				s.logFailedLogin(ctx, "basic authentication failed", name, clientDesc(r))
 				return nil, errUnauthorized
 			}
 			return nil, err
@@ -152,7 +152,7 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 		var err error
 		u, err = s.userFromToken(ctx, tok)
 		if err != nil {
-			s.log.InfoContext(ctx, "bearer token refused", "err", err, "client", r.RemoteAddr)
+			s.log.InfoContext(ctx, "bearer token refused", "err", err, "client", clientDesc(r))
 			return nil, errUnauthorized
 		}
 	} else {

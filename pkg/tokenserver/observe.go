@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -201,4 +202,13 @@ func (s *Server) auditFailedLogin(r *http.Request, err error) {
 		a.Method = "bearer"
 	}
 	s.cfg.Audit.Log(r.Context(), audit.Event{Action: "auth.login", Kind: audit.Change, Actor: a, Code: code})
+}
+
+// clientDesc names a request's client for log lines: the TCP address, or
+// the socket peer's uid and pid (a socket's RemoteAddr is only "@").
+func clientDesc(r *http.Request) string {
+	if ci := ConnInfoFrom(r.Context()); ci.Transport == TransportUnix {
+		return "unix:uid=" + strconv.Itoa(ci.PeerUID) + ",pid=" + strconv.Itoa(ci.PeerPID)
+	}
+	return r.RemoteAddr
 }
