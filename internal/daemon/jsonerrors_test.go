@@ -16,9 +16,9 @@ import (
 // JSON; anything else passes unchanged.
 func TestJSONErrorsRewrite(t *testing.T) {
 	tests := []struct {
-		in       string
-		code     int
-		msg      string
+		in        string
+		code      int
+		msg       string
 		rewritten bool
 	}{
 		{"HTTP/1.1 400 Bad Request" + goErrorHeaders + "400 Bad Request", 400, "Bad Request", true},
