@@ -169,6 +169,8 @@ func TestRefusesToStart(t *testing.T) {
 			[]string{`unknown key "htp"`}},
 		{"socket directory others can write", "", filepath.Join(open, "anchored.sock"), nil,
 			[]string{"socket directory is writable by others"}},
+		{"log format, metrics listener and audit file", "log_format: xml\nmetrics:\n  listen: 0.0.0.0:9464\naudit:\n  file: audit.log\n", "", nil,
+			[]string{`log_format "xml": want text or json`, `metrics.listen "0.0.0.0:9464": plain http is accepted only on loopback`, `audit.file "audit.log": give an absolute path`}},
 		{"two problems", "user_authentication:\n  hashed_passwords: true\nlisten:\n  http: 10.0.0.1:80\n", "", nil,
 			[]string{"hashed_passwords requires", "only on loopback"}},
 		// Issue 4: the file's unknown keys (with their lines), the

@@ -207,6 +207,12 @@ func (s *Server) gate(rt route) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		r = r.WithContext(withFreshness(r.Context()))
+		if rt.Access == SocketOnly {
+			if err := s.helperAccountUsable(r.Context()); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		if rt.Access == Authenticated {
 			c, err := s.authenticate(r)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/anchored/anchored/internal/apitype"
 	"github.com/anchored/anchored/pkg/audit"
+	"github.com/anchored/anchored/pkg/helper"
 )
 
 // Account deletion, as Anchore has it: DELETE marks a disabled account
@@ -141,4 +142,16 @@ func (s *Server) tearDown(ctx context.Context, name string) error {
 	s.cfg.Audit.Log(ctx, audit.Event{Action: "account.purge", Kind: audit.Change, Target: name, Code: http.StatusOK,
 		Actor: audit.Actor{Transport: "internal", PeerUID: -1, PeerPID: -1}})
 	return nil
+}
+
+// helperAccountUsable refuses the helper endpoints while the helper
+// account is being deleted: nothing of a deleting account is served. The
+// answer is the protocol's "not found" (the helper prints it; Docker then
+// pulls anonymously), as once the teardown removed the entries.
+func (s *Server) helperAccountUsable(ctx context.Context) error {
+	a, err := s.store.GetAccount(ctx, s.helperAccount())
+	if err == nil && a.State == apitype.AccountDeleting {
+		return helperError(helper.ErrNotFound)
+	}
+	return nil // a missing account or a store error: the handler says so
 }
