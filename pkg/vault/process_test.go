@@ -172,18 +172,31 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 		var mu sync.Mutex
 		var done []string
 		readDone := make(chan struct{})
+		firstDone := make(chan struct{})
 		go func() {
 			defer close(readDone)
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
 				mu.Lock()
 				done = append(done, sc.Text())
+				if len(done) == 1 {
+					close(firstDone)
+				}
 				mu.Unlock()
 			}
 		}()
-		// Let it run a random while: long enough to start and write a few
-		// times, short enough to land anywhere in an update.
-		time.Sleep(time.Duration(40+rng.IntN(160)) * time.Millisecond)
+		// Wait for the child's first reported update (a race-built child
+		// on a loaded machine can take longer to start than any fixed
+		// sleep), then let it run a random while so that the kill lands
+		// anywhere in a later update.
+		select {
+		case <-firstDone:
+		case <-readDone:
+		case <-time.After(time.Minute):
+			_ = cmd.Process.Kill()
+			t.Fatalf("child %d reported no update within a minute", k)
+		}
+		time.Sleep(time.Duration(rng.IntN(120)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("kill %d: %v", k, err)
 		}
