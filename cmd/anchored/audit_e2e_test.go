@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +37,7 @@ type auditLine struct {
 func TestAuditEvents(t *testing.T) {
 	dir := t.TempDir()
 	auditFile := filepath.Join(dir, "audit.log")
-	d := startOps(t, "audit:\n  reads: true\n  file: "+auditFile+"\n")
+	d := startOps(t, "audit:\n  reads: true\n  file: "+auditFile+"\nuser_authentication:\n  oauth:\n    enabled: true\n")
 	sock := d.socketClient()
 	const admin = "admin:foobar"
 	type step struct {
@@ -51,8 +53,23 @@ func TestAuditEvents(t *testing.T) {
 			return doHTTP(t, sock, "POST", "http://anchored/v1/credential-helper/"+op, "", body)
 		}
 	}
+	token := func(user, pass string) func() (int, string) {
+		return func() (int, string) {
+			res, err := http.PostForm("http://"+d.addr+"/v1/oauth/token", url.Values{"grant_type": {"password"},
+				"client_id": {"anonymous"}, "username": {user}, "password": {pass}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode, ""
+		}
+	}
 	const reg = "/v1/registries/reg.example:5000"
 	steps := []step{
+		// At start: OAuth on and no key configured, so one is generated.
+		{nil, "key.generate", "", "signing_secret", "internal", "success", ""},
+		{token("admin", "foobar"), "token.issue", "admin", "", "tcp", "success", ""},
+		{token("admin", "wrong-password"), "token.issue", "", "", "tcp", "failure", ""},
 		{api("POST", "/v1/accounts", admin, `{"name":"team1"}`), "account.create", "admin", "team1", "tcp", "success", ""},
 		{api("GET", "/v1/account", admin, ""), "", "", "", "", "", ""}, // not audited
 		{api("POST", "/v1/accounts", admin, `{"name":"admin"}`), "account.create", "admin", "admin", "tcp", "failure", ""},
@@ -76,6 +93,10 @@ func TestAuditEvents(t *testing.T) {
 	}
 	var wantEvents []step
 	for i, s := range steps {
+		if s.do == nil {
+			wantEvents = append(wantEvents, s)
+			continue
+		}
 		code, body := s.do()
 		if code >= 500 {
 			t.Fatalf("step %d (%s): %d %s", i, s.action, code, body)

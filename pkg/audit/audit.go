@@ -21,7 +21,7 @@ const (
 	// recorded when auditing is on.
 	Change
 	// Read: a read that hands out or shows credentials (the helper's get,
-	// registry reads, token issuance). Recorded when reads are on.
+	// registry reads). Recorded when reads are on.
 	Read
 )
 

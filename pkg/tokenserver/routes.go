@@ -40,7 +40,7 @@ func (s *Server) routes() []route {
 		{"GET", "/system", Authenticated, s.systemStatus, "", audit.None},
 		{"GET", "/system/services", Authenticated, s.systemServices, "", audit.None},
 
-		{"POST", "/oauth/token", Public, s.token, "token.issue", read},
+		{"POST", "/oauth/token", Public, s.token, "token.issue", change}, // an authentication, audited as logins are
 		{"GET", "/oauth/jwks", Public, s.jwks, "", audit.None},
 		{"GET", "/.well-known/openid-configuration", Public, s.openIDConfiguration, "", audit.None},
 
