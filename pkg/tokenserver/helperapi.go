@@ -69,7 +69,7 @@ func readKey(r *http.Request) (serverURL string, k helper.Key, err error) {
 	if err != nil {
 		return "", helper.Key{}, helperError(err)
 	}
-	noteTarget(r, serverURL) // audit (issue 13)
+	noteURLTarget(r, serverURL) // audit (issue 13)
 	k, err = helper.Normalize(serverURL)
 	if err != nil {
 		return "", helper.Key{}, errorf(http.StatusBadRequest, "%s", err.Error())
@@ -101,7 +101,7 @@ func (s *Server) helperStore(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &hc); err != nil {
 		return err
 	}
-	noteTarget(r, hc.ServerURL) // audit (issue 13)
+	noteURLTarget(r, hc.ServerURL) // audit (issue 13)
 	if _, err := helper.Normalize(hc.ServerURL); err != nil {
 		return errorf(http.StatusBadRequest, "%s", err.Error())
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -36,20 +37,37 @@ type auditRecord struct {
 
 type auditKey struct{}
 
-// noteTarget names the record a request acts on, for its audit event. It
-// is cheap when the request is not audited. Never pass a secret.
+// noteTarget names the record a request acts on (an account or user
+// name), for its audit event. It is cheap when the request is not audited.
+// Never pass a secret.
 func noteTarget(r *http.Request, target string) {
+	if rec, ok := r.Context().Value(auditKey{}).(*auditRecord); ok {
+		rec.ev.Target = target
+	}
+}
+
+// noteURLTarget is noteTarget for a server URL or registry key, whose user
+// information (if a client typed any) is dropped.
+func noteURLTarget(r *http.Request, target string) {
 	if rec, ok := r.Context().Value(auditKey{}).(*auditRecord); ok {
 		rec.ev.Target = safeTarget(target)
 	}
 }
 
 // safeTarget drops user information from a URL-shaped target: a server URL
-// typed as https://user:pass@host must not carry a password into the log.
+// typed as https://user:pass@host (or user:pass@host) must not carry a
+// password into the log.
 func safeTarget(t string) string {
-	if u, err := url.Parse(t); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
+	rest, scheme := t, ""
+	if i := strings.Index(t, "://"); i >= 0 {
+		scheme, rest = t[:i+3], t[i+3:]
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if i := strings.LastIndex(host, "@"); i >= 0 {
+		return scheme + rest[i+1:]
 	}
 	return t
 }
@@ -66,6 +84,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the server's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
@@ -133,7 +154,10 @@ func pathTarget(r *http.Request) string {
 	for _, k := range []string{"registry", "username", "accountname"} {
 		if v, ok := vars[k]; ok {
 			if u, err := url.PathUnescape(v); err == nil {
-				return safeTarget(u)
+				v = u
+			}
+			if k == "registry" {
+				return safeTarget(v)
 			}
 			return v
 		}

@@ -194,7 +194,7 @@ func (s *Server) createRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	noteTarget(r, req.Registry) // audit (issue 13)
+	noteURLTarget(r, req.Registry) // audit (issue 13)
 	rs, err := s.registryStore()
 	if err != nil {
 		return err
