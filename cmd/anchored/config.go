@@ -91,7 +91,7 @@ func validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 		add("keys.public_key_path and keys.private_key_path must be set together")
 	case k.PublicKeyPath != "":
 		pub, err1 := os.ReadFile(k.PublicKeyPath)
-		priv, err2 := os.ReadFile(k.PrivateKeyPath)
+		priv, err2 := tokenserver.ReadKeyFile(k.PrivateKeyPath)
 		if err := errors.Join(err1, err2); err != nil {
 			add("keys: %v", oneLine(err))
 			break
@@ -108,7 +108,7 @@ func validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 	} else if key.Private == nil {
 		secret := k.Secret
 		if k.SecretFile != "" {
-			b, err := os.ReadFile(k.SecretFile)
+			b, err := tokenserver.ReadKeyFile(k.SecretFile)
 			if err != nil {
 				add("keys.secret_file: %v", oneLine(err))
 			}

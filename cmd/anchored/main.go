@@ -18,6 +18,7 @@ import (
 
 	"github.com/anchored/anchored/internal/helpercli"
 	"github.com/anchored/anchored/internal/helperproto"
+	"github.com/anchored/anchored/internal/nodump"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 )
@@ -32,6 +33,7 @@ func main() {
 // helperMain is docker-credential-anchore's command line, with the AWS SDK
 // in process (no "anchored ecr" child needed here).
 func helperMain() int {
+	_ = nodump.Disable() // the vault is decrypted here too; see internal/nodump
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return helpercli.Main(ctx, os.Args, helpercli.Env{Env: helperproto.Env{

@@ -108,6 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // serve loads everything, refuses to start on any problem, then serves
 // until SIGTERM or SIGINT; SIGHUP reloads what can change while serving.
 func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
+	daemon.Harden(slog.New(slog.NewTextHandler(stderr, nil))) // no core dumps, file limit raised: before any secret (keys included) is read
 	cfg, paths, key, errs := loadConfig(flags, getenv)
 	if len(errs) > 0 {
 		return noStart(errs...)

@@ -19,11 +19,15 @@ import (
 	"syscall"
 
 	"github.com/anchored/anchored/internal/helperproto"
+	"github.com/anchored/anchored/internal/nodump"
 	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
 )
 
 func main() {
 	if helperproto.IsProtocol(os.Args) {
+		// The vault's secrets may be in memory: no core file, no ptrace
+		// by the same uid. A failure only loses that protection.
+		_ = nodump.Disable()
 		// The default signal disposition: a handler costs a locked OS
 		// thread and goroutines at every start, and dying on a signal is
 		// safe here (vault writes are a rename of a complete file; the ECR

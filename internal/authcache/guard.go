@@ -27,33 +27,38 @@ func (e *TooManyAttempts) Error() string {
 func (e *TooManyAttempts) RetryAfter() time.Duration { return e.Wait }
 
 // Guard wraps the server's password check (tokenserver.Config's
-// WrapPasswordCheck) with the throttle and the cache, in this order:
+// WrapPasswordCheck) with the cache and the throttle, in this order:
 //
-//  1. a user or client address that is throttled is refused at once, no
-//     hash run (429, Retry-After);
-//  2. a pair verified within the TTL for the user's current uuid and
-//     generation is accepted with no hash;
-//  3. otherwise the real check runs (exactly one hash, also for an unknown
-//     user: the server verifies a dummy hash for those); a failure counts
-//     against the user and the address, a success resets the user and is
+//  1. a pair verified within the TTL for the user's current uuid and
+//     generation is accepted with no hash and no throttle: a credential
+//     that is known to be right is never slowed by anyone's failures;
+//  2. a client group the throttle refuses is answered 429 with
+//     Retry-After at once, no hash run (remote addresses and socket uids
+//     that spent their own burst, never the owner's for someone else's);
+//  3. a delay the throttle asks for (the user's or loopback's count past
+//     its burst) is waited, at most a couple of seconds;
+//  4. the real check runs (exactly one hash, also for an unknown user: the
+//     server verifies a dummy hash for those); a failure counts against the
+//     user and the client group, a success resets the user and is
 //     remembered.
 //
 // Either c or l may be nil to leave that part out.
 func Guard(users UserGetter, c *Cache, l *throttle.Limiter) func(tokenserver.PasswordCheck) tokenserver.PasswordCheck {
 	return func(next tokenserver.PasswordCheck) tokenserver.PasswordCheck {
 		return func(ctx context.Context, a tokenserver.PasswordAttempt) (tokenserver.User, error) {
-			if l != nil {
-				if wait, ok := l.Check(a.Username, a.Client); !ok {
-					return tokenserver.User{}, &TooManyAttempts{Wait: time.Duration(wait) * time.Second}
-				}
-			}
 			if c != nil {
 				u, err := users.GetUser(ctx, a.Username)
 				if err == nil && u.HasCredential() && c.Verified(a.Username, a.Password, Identity{UUID: u.UUID, Generation: u.Generation}) {
-					if l != nil {
-						l.Succeed(a.Username, a.Client)
-					}
 					return u, nil
+				}
+			}
+			if l != nil {
+				v := l.Check(a.Username, a.Client)
+				if v.Refuse {
+					return tokenserver.User{}, &TooManyAttempts{Wait: v.RetryAfter}
+				}
+				if err := l.Wait(ctx, v.Delay); err != nil {
+					return tokenserver.User{}, fmt.Errorf("throttle delay: %w", err)
 				}
 			}
 			u, err := next(ctx, a)

@@ -2,12 +2,15 @@ package authcache
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,8 +41,32 @@ func (c *fakeClock) advance(d time.Duration) {
 
 type guarded struct {
 	ts     *httptest.Server
+	srv    *tokenserver.Server
 	hasher *passhash.Counting
 	clock  *fakeClock
+	slept  *sleeps
+}
+
+// sleeps records the throttle's delays instead of waiting them.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = append(s.d, d)
+	return nil
+}
+
+// last returns the delays recorded since the previous call.
+func (s *sleeps) take() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.d
+	s.d = nil
+	return d
 }
 
 // newGuarded runs the API with hashed passwords, a counting hasher and the
@@ -51,14 +78,14 @@ func newGuarded(t *testing.T) *guarded {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &guarded{hasher: passhash.NewCounting(passhash.New(passhash.WithLogN(4))), clock: &fakeClock{t: time.Unix(1_800_000_000, 0)}}
+	g := &guarded{hasher: passhash.NewCounting(passhash.New(passhash.WithLogN(4))), clock: &fakeClock{t: time.Unix(1_800_000_000, 0)}, slept: &sleeps{}}
 	store := tokenserver.NewVaultStore(v)
 	srv, err := tokenserver.New(ctx, tokenserver.Config{
 		OAuthEnabled: true, HashedPasswords: true, Hasher: g.hasher,
 		Logger: slog.New(slog.DiscardHandler),
 		WrapPasswordCheck: Guard(store,
 			&Cache{Now: g.clock.now},
-			&throttle.Limiter{Now: g.clock.now}),
+			&throttle.Limiter{Now: g.clock.now, Sleep: g.slept.sleep}),
 	}, store)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +93,7 @@ func newGuarded(t *testing.T) *guarded {
 	if _, err := srv.Bootstrap(ctx, "right-password", ""); err != nil {
 		t.Fatal(err)
 	}
+	g.srv = srv
 	g.ts = httptest.NewServer(srv)
 	t.Cleanup(g.ts.Close)
 	return g
@@ -91,49 +119,119 @@ func (g *guarded) verifies(f func()) int {
 	return g.hasher.Verifies() - before
 }
 
-func TestThrottleBurstThenRecover(t *testing.T) {
+// serve sends one Basic request in process, from client: an IP address, or
+// "uid:N" for a socket peer.
+func (g *guarded) serve(t *testing.T, client, user, pass string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("GET", "/v1/account", nil)
+	req.SetBasicAuth(user, pass)
+	if uid, ok := strings.CutPrefix(client, "uid:"); ok {
+		n, _ := strconv.Atoi(uid)
+		req = req.WithContext(tokenserver.WithConnInfo(req.Context(), tokenserver.ConnInfo{Transport: tokenserver.TransportUnix, PeerUID: n, PeerGID: n}))
+	} else {
+		req.RemoteAddr = net.JoinHostPort(client, "40000")
+	}
+	rec := httptest.NewRecorder()
+	g.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestNoLockout is the attack: 50 wrong passwords for admin, each
+// from its own address. The owner with the right password is answered 200,
+// cached and uncached, over TCP and the socket, and the attacker's next
+// guess is still slowed.
+func TestNoLockout(t *testing.T) {
+	for _, attack := range []struct {
+		name string
+		addr func(i int) string
+	}{
+		{"loopback addresses", func(i int) string { return fmt.Sprint("127.5.0.", i+1) }},
+		{"remote addresses", func(i int) string { return fmt.Sprint("198.51.100.", i+1) }},
+		{"remote IPv6 /64s", func(i int) string { return fmt.Sprintf("2001:db8:%x::1", i+1) }},
+	} {
+		t.Run(attack.name, func(t *testing.T) {
+			g := newGuarded(t)
+			// The owner logs in before the attack: cached from here on.
+			if rec := g.serve(t, "127.0.0.1", "admin", "right-password"); rec.Code != 200 {
+				t.Fatalf("first login: %d", rec.Code)
+			}
+			for i := range 50 {
+				if rec := g.serve(t, attack.addr(i), "admin", fmt.Sprint("guess-", i)); rec.Code != http.StatusUnauthorized {
+					t.Fatalf("guess %d: status %d, want 401", i+1, rec.Code)
+				}
+			}
+			g.slept.take()
+			for _, client := range []string{"127.0.0.1", "203.0.113.9", "uid:1000"} {
+				var rec *httptest.ResponseRecorder
+				if n := g.verifies(func() { rec = g.serve(t, client, "admin", "right-password") }); rec.Code != 200 || n != 0 {
+					t.Errorf("cached, from %s: status %d with %d hashes, want 200 with none", client, rec.Code, n)
+				}
+				if d := g.slept.take(); len(d) != 0 {
+					t.Errorf("cached, from %s: delayed %v, want no delay", client, d)
+				}
+			}
+			g.clock.advance(DefaultTTL) // the cache forgets
+			for _, client := range []string{"127.0.0.1", "203.0.113.9", "uid:1000"} {
+				if rec := g.serve(t, client, "admin", "right-password"); rec.Code != 200 {
+					t.Errorf("uncached, from %s: status %d (Retry-After %q), want 200", client, rec.Code, rec.Header().Get("Retry-After"))
+				}
+				for _, d := range g.slept.take() {
+					if d > throttle.DefaultUserMaxDelay {
+						t.Errorf("uncached, from %s: delayed %v, more than the cap %v", client, d, throttle.DefaultUserMaxDelay)
+					}
+				}
+				g.clock.advance(DefaultTTL)
+			}
+			// The owner's successes gave the attacker no fresh burst: its
+			// next guess, from a new address, is still slowed.
+			rec := g.serve(t, attack.addr(200), "admin", "guess-again")
+			d := g.slept.take()
+			if rec.Code != http.StatusTooManyRequests && (len(d) == 0 || d[0] <= 0) {
+				t.Errorf("attacker's next guess: status %d, delays %v; want slowed or refused", rec.Code, d)
+			}
+		})
+	}
+}
+
+// A remote address that spends its own burst is refused (429, no hash);
+// that refusal is its alone.
+func TestRemoteAddressRefused(t *testing.T) {
 	g := newGuarded(t)
-	for i := range throttle.DefaultUserBurst {
-		if res := g.get(t, "admin", "wrong-password"); res.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("wrong password %d: status %d, want 401", i+1, res.StatusCode)
+	for i := range throttle.DefaultAddrBurst {
+		if rec := g.serve(t, "198.51.100.1", fmt.Sprint("user", i), "wrong-password"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, rec.Code)
 		}
 	}
-	var res *http.Response
-	n := g.verifies(func() { res = g.get(t, "admin", "right-password") })
-	if res.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("after the burst: status %d, want 429", res.StatusCode)
+	var rec *httptest.ResponseRecorder
+	n := g.verifies(func() { rec = g.serve(t, "198.51.100.1", "admin", "right-password") })
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" || n != 0 {
+		t.Errorf("the spraying address: status %d Retry-After %q with %d hashes, want 429, \"1\", none", rec.Code, rec.Header().Get("Retry-After"), n)
 	}
-	if ra := res.Header.Get("Retry-After"); ra != "1" {
-		t.Errorf("Retry-After = %q, want \"1\"", ra)
-	}
-	if n != 0 {
-		t.Errorf("a throttled attempt ran %d hashes, want 0", n)
+	if rec := g.serve(t, "198.51.100.2", "admin", "right-password"); rec.Code != 200 {
+		t.Errorf("another address: status %d, want 200", rec.Code)
 	}
 	g.clock.advance(time.Second)
-	if res := g.get(t, "admin", "right-password"); res.StatusCode != http.StatusOK {
-		t.Fatalf("right password after Retry-After: status %d, want 200", res.StatusCode)
-	}
-	// The success reset the user's counter: one wrong password is a 401.
-	if res := g.get(t, "admin", "wrong-password"); res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("wrong password after a success: status %d, want 401", res.StatusCode)
+	if rec := g.serve(t, "198.51.100.1", "admin", "right-password"); rec.Code != 200 {
+		t.Errorf("after Retry-After: status %d, want 200", rec.Code)
 	}
 }
 
 func TestTokenEndpointThrottled(t *testing.T) {
 	g := newGuarded(t)
 	form := url.Values{"grant_type": {"password"}, "client_id": {"anonymous"}, "username": {"admin"}, "password": {"wrong-password"}}
-	var last *http.Response
-	for range throttle.DefaultUserBurst + 1 {
-		res, err := g.ts.Client().PostForm(g.ts.URL+"/v1/oauth/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		last = res
+	var last *httptest.ResponseRecorder
+	for range throttle.DefaultAddrBurst + 1 {
+		req := httptest.NewRequest("POST", "/v1/oauth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = "198.51.100.1:40000"
+		last = httptest.NewRecorder()
+		g.srv.ServeHTTP(last, req)
 	}
-	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
-		t.Errorf("token endpoint after a burst: status %d Retry-After %q, want 429 with Retry-After", last.StatusCode, last.Header.Get("Retry-After"))
+	if last.Code != http.StatusTooManyRequests || last.Header().Get("Retry-After") == "" {
+		t.Errorf("token endpoint after a burst: status %d Retry-After %q, want 429 with Retry-After", last.Code, last.Header().Get("Retry-After"))
+	}
+	if d := g.slept.take(); len(d) == 0 {
+		t.Error("token endpoint: admin's guesses past the user burst were not delayed")
 	}
 }
 

@@ -111,6 +111,10 @@ func TestUnitSettings(t *testing.T) {
 		{"user/anchored.service", "ExecReload", []string{"/bin/kill -HUP $MAINPID"}},
 		{"user/anchored.socket", "ListenStream", []string{"%t/anchored.sock"}},
 		{"user/anchored.socket", "SocketMode", []string{"0600"}},
+		// Issue 12: no core file of a process holding the decrypted vault
+		// (the daemon also sets PR_SET_DUMPABLE 0 itself).
+		{"system/anchored.service", "LimitCORE", []string{"0"}},
+		{"user/anchored.service", "LimitCORE", []string{"0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+tt.key, func(t *testing.T) {

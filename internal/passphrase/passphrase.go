@@ -27,6 +27,11 @@ var ErrNone = errors.New("vault is locked: no passphrase (start anchored, or set
 // ErrEmpty means a source gave an empty passphrase, which age refuses.
 var ErrEmpty = errors.New("empty passphrase")
 
+// ErrPermissions means a passphrase file can be read or written by its
+// group or others: refused as the vault is (pkg/vault's ErrPermissions),
+// since the file unlocks it.
+var ErrPermissions = errors.New("passphrase file permissions too open")
+
 // MaxFileSize caps a passphrase file: a passphrase is a line, and a path
 // pointed at a device or a log by mistake must not be read whole.
 const MaxFileSize = 64 << 10
@@ -78,7 +83,11 @@ func Find(s Source) (string, Where, error) {
 	if d := getenv(EnvCredsDir); d != "" {
 		f := filepath.Join(d, CredentialName)
 		if _, err := os.Stat(f); err == nil {
-			p, err := ReadFile(f)
+			// systemd grants the service user read access to a credential
+			// with an ACL, whose mask shows as the group bits (0440): its
+			// directory is private to the service, so the mode is not
+			// checked here.
+			p, err := readFile(f, false)
 			return p, Where("systemd credential " + CredentialName), err
 		}
 	}
@@ -101,8 +110,11 @@ func Find(s Source) (string, Where, error) {
 
 // ReadFile reads a passphrase file and drops exactly one trailing "\n" or
 // "\r\n", nothing else, so that the same passphrase typed into "age -d"
-// works. Errors name the file, never its contents.
-func ReadFile(path string) (string, error) {
+// works. A file with any group or other permission bit is refused, with
+// the vault's hint. Errors name the file, never its contents.
+func ReadFile(path string) (string, error) { return readFile(path, true) }
+
+func readFile(path string, checkMode bool) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -111,6 +123,11 @@ func ReadFile(path string) (string, error) {
 		return "", fmt.Errorf("read passphrase file: %w", err)
 	}
 	defer f.Close()
+	if checkMode {
+		if err := CheckMode(f, path); err != nil {
+			return "", err
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return "", fmt.Errorf("read passphrase file %q: %w", path, err)
@@ -123,6 +140,21 @@ func ReadFile(path string) (string, error) {
 		return "", fmt.Errorf("passphrase file %q: %w", path, ErrEmpty)
 	}
 	return string(b), nil
+}
+
+// CheckMode refuses a secret file (passphrase, private key, HMAC secret)
+// that its group or others may read or write, as pkg/vault refuses the
+// vault, with the same hint. Regular files only: a pipe or a process
+// substitution (/dev/fd/N) has no mode worth checking.
+func CheckMode(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if perm := fi.Mode().Perm(); fi.Mode().IsRegular() && perm&0o077 != 0 {
+		return fmt.Errorf("%s: %w: file mode %04o (chmod 600 %s)", path, ErrPermissions, perm, path)
+	}
+	return nil
 }
 
 // TrimOneNewline drops one trailing "\r\n" or "\n".

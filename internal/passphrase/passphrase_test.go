@@ -155,3 +155,38 @@ func TestReadFileErrors(t *testing.T) {
 		t.Errorf("Find with a missing --passphrase-file fell through to the environment")
 	}
 }
+
+// A passphrase file its group or others may read is refused as the vault
+// is (same hint); a systemd credential, shown 0440 through its ACL, is not.
+func TestFileModeRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o600, true}, {0o400, true}, {0o640, false}, {0o644, false}, {0o604, false}, {0o620, false}} {
+		p := writeFile(t, dir, "pass-"+tc.mode.String(), "secret-passphrase\n")
+		if err := os.Chmod(p, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadFile(p)
+		if tc.ok {
+			if err != nil || got != "secret-passphrase" {
+				t.Errorf("mode %04o: %q, %v; want the passphrase", tc.mode, got, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrPermissions) || !strings.Contains(err.Error(), "(chmod 600 "+p+")") || strings.Contains(err.Error(), "secret-passphrase") {
+			t.Errorf("mode %04o: %v; want ErrPermissions with the chmod 600 hint and no secret", tc.mode, err)
+		}
+		if _, _, err := Find(Source{Getenv: func(k string) string { return map[string]string{EnvFile: p}[k] }}); !errors.Is(err, ErrPermissions) {
+			t.Errorf("mode %04o through %s: %v; want ErrPermissions", tc.mode, EnvFile, err)
+		}
+	}
+	creds := filepath.Join(dir, "creds")
+	os.Mkdir(creds, 0o700)
+	c := writeFile(t, creds, CredentialName, "from-credential\n")
+	os.Chmod(c, 0o440)
+	if got, _, err := Find(Source{Getenv: func(k string) string { return map[string]string{EnvCredsDir: creds}[k] }}); err != nil || got != "from-credential" {
+		t.Errorf("systemd credential 0440: %q, %v; want it read", got, err)
+	}
+}

@@ -1,62 +1,105 @@
-// Package throttle slows down password guessing. It counts failed logins
-// per user name and per client address; once either passes its burst, the
-// next attempts are refused with a Retry-After until a delay has passed,
-// and each further failure doubles the delay up to a cap. A success resets
-// the user's counter. Counters decay: a key with no failure for Window is
-// forgotten.
+// Package throttle slows down password guessing without ever refusing the
+// owner of an account because of someone else's failures.
 //
-// Refusing happens before any password hash runs, so a guessing client
-// costs the server nothing while it is blocked. The per-address counter
-// has a larger burst than the per-user one, since many legitimate users can
-// share one address behind NAT; it is not reset by a success, because an
-// attacker who owns one valid account could otherwise clear the address's
-// counter between guesses at other users.
+// Failures are counted per user name and per client group (an IPv4
+// address, an IPv6 /64, all of loopback, or one socket peer uid). What a
+// count past its burst does depends on whose it is:
 //
-// Memory is bounded (MaxKeys): when full, stale keys go first, then the
-// least recently failed.
+//   - a user's count only delays that user's unverified attempts, by a
+//     doubling delay capped at UserMaxDelay (2 s): it is the one counter an
+//     attacker can push from anywhere, so it must never refuse;
+//   - a remote client group's count refuses that group (429 with
+//     Retry-After, doubling up to Max): only the attacker's own addresses
+//     are shut out, and only they pay nothing in hashes while refused;
+//   - the loopback group's count delays like a user's: every local user
+//     shares it, and the owner may be one of them;
+//   - a socket peer uid's count refuses that uid (the kernel vouches for
+//     it, so no one else is affected).
 //
-// The zero value is usable with the defaults below.
+// The caller (authcache.Guard) lets a credential already verified pass
+// before any of this, so a cached login is never delayed.
+//
+// A client group's count is not reset by a success: an attacker who owns
+// one valid account could otherwise clear it between guesses at others. A
+// user's count is reset by that user's success only when all its failures
+// came from the group that succeeded: the owner's typos are forgiven, an
+// attacker's guesses from elsewhere are not. Counters decay: a key with
+// no failure for Window is forgotten. Memory is bounded (MaxKeys): when
+// full, stale keys go first, then the least recently failed.
+//
+// The zero value is usable with the defaults below. docs/anchored.md has
+// the policy as a table.
 package throttle
 
 import (
-	"math"
+	"context"
+	"net"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Defaults used when the fields are zero.
 const (
-	DefaultUserBurst = 5
-	DefaultAddrBurst = 20
-	DefaultBase      = time.Second
-	DefaultMax       = 5 * time.Minute
-	DefaultWindow    = 15 * time.Minute
-	DefaultMaxKeys   = 10000
+	DefaultUserBurst    = 5
+	DefaultAddrBurst    = 20
+	DefaultBase         = time.Second
+	DefaultMax          = 5 * time.Minute
+	DefaultUserBase     = 250 * time.Millisecond
+	DefaultUserMaxDelay = 2 * time.Second
+	DefaultWindow       = 15 * time.Minute
+	DefaultMaxKeys      = 10000
 )
+
+// UIDPrefix marks a client that is a socket peer uid ("uid:1000").
+const UIDPrefix = "uid:"
+
+// loopbackGroup is the one group of every loopback address.
+const loopbackGroup = "loopback"
 
 // Limiter tracks failures. It is safe for concurrent use.
 type Limiter struct {
-	UserBurst int           // failures per user before blocking
-	AddrBurst int           // failures per client address before blocking
-	Base      time.Duration // first delay once a burst is spent
-	Max       time.Duration // cap on the delay
-	Window    time.Duration // a key with no failure for this long is forgotten
-	MaxKeys   int           // bound on tracked keys
-	Now       func() time.Time
+	UserBurst    int           // failures per user before delaying
+	AddrBurst    int           // failures per client group before refusing (or delaying, loopback)
+	Base         time.Duration // first refusal once a group's burst is spent
+	Max          time.Duration // cap on a refusal
+	UserBase     time.Duration // first delay once a burst is spent
+	UserMaxDelay time.Duration // cap on a delay: what the owner may have to wait
+	Window       time.Duration // a key with no failure for this long is forgotten
+	MaxKeys      int           // bound on tracked keys
+	Now          func() time.Time
+	// Sleep waits d or until ctx is done; nil means a timer. Tests
+	// record the delay instead of waiting it.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	mu sync.Mutex
 	m  map[key]*state
 }
 
 type key struct {
-	kind byte // 'u' user, 'a' address
+	kind byte // 'u' user, 'a' client group
 	name string
 }
 
 type state struct {
-	failures     int
-	lastFailure  time.Time
-	blockedUntil time.Time
+	failures    int
+	lastFailure time.Time
+	until       time.Time     // refused until (refusing keys)
+	penalty     time.Duration // each attempt's delay (delaying keys)
+	// from is the one client group all of a user's failures came from,
+	// "" once they came from two: a success from that group (the owner's
+	// own typos) resets the count, any other does not.
+	from  string
+	mixed bool
+}
+
+// Verdict is what to do with an attempt.
+type Verdict struct {
+	// Refuse: answer 429 at once, no hash; RetryAfter says for how long.
+	Refuse     bool
+	RetryAfter time.Duration
+	// Delay: wait this long, then check the password.
+	Delay time.Duration
 }
 
 func (l *Limiter) now() time.Time {
@@ -80,36 +123,87 @@ func orDur(v, def time.Duration) time.Duration {
 	return def
 }
 
-// Check reports whether an attempt by user from addr may go ahead. When it
-// may not, retryAfter is the wait, in whole seconds rounded up (at least
-// 1), as the Retry-After header wants it.
-func (l *Limiter) Check(user, addr string) (retryAfter int, ok bool) {
+// Group is the client group an address or socket peer counts in: an IPv4
+// address; an IPv6 /64 (one host usually holds a whole /64, so counting
+// single addresses would give it 2^64 bursts); all of loopback as one
+// (any local user can use any of 127/8); "uid:N" as it is. An IPv4 address
+// mapped into IPv6 counts as IPv4. Private IPv4 ranges count per address:
+// on a LAN an address is one host, and hosts behind NAT share their public
+// address, which is one group already.
+func Group(client string) string {
+	if client == "" || strings.HasPrefix(client, UIDPrefix) {
+		return client
+	}
+	ip := net.ParseIP(client)
+	if ip == nil {
+		return client
+	}
+	if ip.IsLoopback() {
+		return loopbackGroup
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// refuses reports whether a group's spent burst refuses (else it delays).
+func refuses(group string) bool { return group != loopbackGroup }
+
+// Check says whether an attempt by user from client (an IP address, or
+// UIDPrefix and a uid) may go ahead, and after what delay.
+func (l *Limiter) Check(user, client string) Verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	var wait time.Duration
-	for _, k := range l.keys(user, addr) {
+	var v Verdict
+	for _, k := range l.keys(user, client) {
 		s := l.m[k]
 		if s == nil {
 			continue
 		}
-		if d := s.blockedUntil.Sub(now); d > wait {
-			wait = d
+		if k.kind == 'a' && refuses(k.name) {
+			if d := s.until.Sub(now); d > 0 {
+				v.Refuse = true
+				v.RetryAfter = max(v.RetryAfter, d)
+			}
+			continue
+		}
+		// A delay is paid by every unverified attempt while the count is
+		// past its burst (within the window), not only by those soon after
+		// a failure: otherwise guessing once per delay would cost nothing.
+		if s.penalty > 0 && now.Sub(s.lastFailure) < orDur(l.Window, DefaultWindow) {
+			v.Delay = max(v.Delay, s.penalty)
 		}
 	}
-	if wait <= 0 {
-		return 0, true
+	return v
+}
+
+// Wait sleeps d (the Verdict's Delay), or until ctx is done.
+func (l *Limiter) Wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
 	}
-	return int(math.Ceil(wait.Seconds())), false
+	if l.Sleep != nil {
+		return l.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Fail records a failed attempt (a wrong password, or an unknown user).
-func (l *Limiter) Fail(user, addr string) {
+func (l *Limiter) Fail(user, client string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	window := orDur(l.Window, DefaultWindow)
-	for _, k := range l.keys(user, addr) {
+	for _, k := range l.keys(user, client) {
 		s := l.m[k]
 		if s == nil {
 			if len(l.m) >= orInt(l.MaxKeys, DefaultMaxKeys) {
@@ -120,50 +214,63 @@ func (l *Limiter) Fail(user, addr string) {
 		} else if now.Sub(s.lastFailure) >= window {
 			*s = state{}
 		}
+		if g := Group(client); s.failures == 0 {
+			s.from = g
+		} else if g != s.from {
+			s.mixed = true
+		}
 		s.failures++
 		s.lastFailure = now
 		burst := orInt(l.UserBurst, DefaultUserBurst)
 		if k.kind == 'a' {
 			burst = orInt(l.AddrBurst, DefaultAddrBurst)
 		}
-		if over := s.failures - burst; over >= 0 {
-			s.blockedUntil = now.Add(l.delay(over))
+		over := s.failures - burst
+		switch {
+		case over < 0:
+		case k.kind == 'a' && refuses(k.name):
+			s.until = now.Add(doubling(orDur(l.Base, DefaultBase), orDur(l.Max, DefaultMax), over))
+		default:
+			s.penalty = doubling(orDur(l.UserBase, DefaultUserBase), orDur(l.UserMaxDelay, DefaultUserMaxDelay), over)
 		}
 	}
 }
 
-// delay is Base doubled per failure past the burst, capped at Max.
-func (l *Limiter) delay(over int) time.Duration {
-	base, max := orDur(l.Base, DefaultBase), orDur(l.Max, DefaultMax)
+// doubling is base doubled over times, capped at ceil.
+func doubling(base, ceil time.Duration, over int) time.Duration {
 	if over > 30 {
-		return max
+		return ceil
 	}
 	d := base << over
-	if d <= 0 || d > max {
-		return max
+	if d <= 0 || d > ceil {
+		return ceil
 	}
 	return d
 }
 
-// Succeed records a successful login: the user's counter is reset. The
-// address's is not (see the package comment).
-func (l *Limiter) Succeed(user, addr string) {
+// Succeed records a successful password check. The user's count is reset
+// only when every failure in it came from the client group that just
+// succeeded (the owner's own typos): a success must not hand an attacker
+// guessing from elsewhere a fresh burst. The client group's count is not
+// reset either (see the package comment).
+func (l *Limiter) Succeed(user, client string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.m != nil {
-		delete(l.m, key{'u', user})
+	k := key{'u', user}
+	if s := l.m[k]; s != nil && !s.mixed && s.from == Group(client) {
+		delete(l.m, k)
 	}
 }
 
 // keys returns the keys of an attempt, making the map. Called with l.mu
-// held. An empty address (a Unix socket peer) is not tracked by address.
-func (l *Limiter) keys(user, addr string) []key {
+// held. An empty client is not tracked by group.
+func (l *Limiter) keys(user, client string) []key {
 	if l.m == nil {
 		l.m = map[key]*state{}
 	}
 	ks := []key{{'u', user}}
-	if addr != "" {
-		ks = append(ks, key{'a', addr})
+	if g := Group(client); g != "" {
+		ks = append(ks, key{'a', g})
 	}
 	return ks
 }
@@ -174,8 +281,10 @@ func (l *Limiter) keys(user, addr string) []key {
 func (l *Limiter) evict(now time.Time) {
 	window := orDur(l.Window, DefaultWindow)
 	removed := false
+	// A delaying key's penalty lasts its window, so stale is the same
+	// test for both kinds.
 	for k, s := range l.m {
-		if !now.Before(s.blockedUntil) && now.Sub(s.lastFailure) >= window {
+		if !now.Before(s.until) && now.Sub(s.lastFailure) >= window {
 			delete(l.m, k)
 			removed = true
 		}

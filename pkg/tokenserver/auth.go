@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,8 +53,8 @@ func CallerFrom(ctx context.Context) *Caller {
 // PasswordAttempt is one username/password to check.
 type PasswordAttempt struct {
 	Username, Password string
-	// Client is the remote address's host ("" over the Unix socket), for
-	// throttling per client.
+	// Client is who is asking, for throttling per client: the remote
+	// address's host over TCP, "uid:N" (the peer's uid) over the socket.
 	Client string
 }
 
@@ -71,9 +72,12 @@ type RetryAfter interface {
 	RetryAfter() time.Duration
 }
 
-// checkPassword is the default PasswordCheck. Unknown users and users
-// without a credential cost one hash too when hashing is on, so timing does
-// not tell which user names exist.
+// checkPassword is the default PasswordCheck. With hashing on, every
+// attempt costs one hash, whatever is stored: unknown users and users
+// without a credential verify a dummy hash, and so do users whose password
+// is still stored in clear (from before hashed_passwords was turned on),
+// so timing tells neither which names exist nor how a password is stored.
+// A clear password that matches is rehashed to scrypt at once.
 func (s *Server) checkPassword(ctx context.Context, a PasswordAttempt) (User, error) {
 	u, err := s.store.GetUser(ctx, a.Username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -89,13 +93,41 @@ func (s *Server) checkPassword(ctx context.Context, a PasswordAttempt) (User, er
 			return u, nil
 		}
 	case err == nil && u.Password != "":
+		if s.dummyHash != "" {
+			s.hasher.Verify(ctx, s.dummyHash, a.Password)
+		}
 		if subtle.ConstantTimeCompare([]byte(u.Password), []byte(a.Password)) == 1 {
+			if s.dummyHash != "" {
+				return s.rehash(ctx, u, a.Password), nil
+			}
 			return u, nil
 		}
 	case s.dummyHash != "":
 		s.hasher.Verify(ctx, s.dummyHash, a.Password)
 	}
 	return User{}, ErrBadCredentials
+}
+
+// rehash replaces u's clear password, just verified, with its scrypt hash.
+// The credential generation stays: the password is the same, so tokens
+// and cached logins stay good. A password changed meanwhile is left alone.
+// A failure is logged and costs nothing but another try next login.
+func (s *Server) rehash(ctx context.Context, u User, pw string) User {
+	h, err := s.hasher.Hash(ctx, pw)
+	if err == nil {
+		err = s.store.UpdateUser(ctx, u.Username, func(cur User) (User, error) {
+			if cur.Generation != u.Generation || subtle.ConstantTimeCompare([]byte(cur.Password), []byte(pw)) != 1 {
+				return cur, nil
+			}
+			cur.Password, cur.PasswordHash = "", h
+			u = cur
+			return cur, nil
+		})
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "rehash a clear password to scrypt", "user", u.Username, "err", err)
+	}
+	return u
 }
 
 // logFailedLogin logs a wrong password. The user name is logged only when
@@ -109,10 +141,11 @@ func (s *Server) logFailedLogin(ctx context.Context, msg, name, client string) {
 	s.log.InfoContext(ctx, msg, "user", name, "client", client)
 }
 
-// clientHost is the remote host of r, "" over the socket.
+// clientHost is the remote host of r, or "uid:N" over the socket: the
+// kernel vouches for a socket peer's uid, so a throttle can count it alone.
 func clientHost(r *http.Request) string {
-	if ConnInfoFrom(r.Context()).Transport == TransportUnix {
-		return ""
+	if ci := ConnInfoFrom(r.Context()); ci.Transport == TransportUnix {
+		return "uid:" + strconv.Itoa(ci.PeerUID)
 	}
 	h, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -3,11 +3,13 @@ package tokenserver
 import (
 	"context"
 	"crypto"
+	"crypto/elliptic"
 	_ "crypto/sha256" // crypto.SHA256 for key thumbprints
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 
@@ -105,7 +107,63 @@ func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
-	return sig.CompactSerialize()
+	raw, err := sig.CompactSerialize()
+	if err != nil {
+		return "", err
+	}
+	if t.alg == jose.ES256 {
+		return lowS(raw)
+	}
+	return raw, nil
+}
+
+// p256HalfOrder is n/2 for P-256: an ES256 signature (r, s) verifies as
+// (r, n-s) too, so only the one with s <= n/2 is signed and accepted, as
+// Bitcoin's and Ethereum's low-S rule does: a token's string is then the
+// only string of its signature, and a cache or a revocation list keyed by
+// the string cannot be dodged.
+var p256HalfOrder = new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+
+// lowS rewrites an ES256 compact token's signature to its low-S form.
+func lowS(raw string) (string, error) {
+	i := strings.LastIndexByte(raw, '.')
+	sig, err := b64.DecodeString(raw[i+1:])
+	if err != nil || len(sig) != 64 {
+		return "", fmt.Errorf("sign token: unexpected ES256 signature")
+	}
+	sv := new(big.Int).SetBytes(sig[32:])
+	if sv.Cmp(p256HalfOrder) > 0 {
+		sv.Sub(elliptic.P256().Params().N, sv)
+		sv.FillBytes(sig[32:])
+	}
+	return raw[:i+1] + b64.EncodeToString(sig), nil
+}
+
+// b64 is the JWS encoding, strict: no padding, and the unused low bits of
+// the last character must be zero, so that no two strings decode to the
+// same bytes.
+var b64 = base64.RawURLEncoding.Strict()
+
+// canonical refuses a token that is not the one string of its bytes:
+// a part that is not strict base64url (a flipped spare bit decodes the
+// same), or an ES256 signature with a high S.
+func (t *tokens) canonical(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("not a compact JWS")
+	}
+	for _, p := range parts {
+		if _, err := b64.DecodeString(p); err != nil {
+			return fmt.Errorf("part not canonical base64url: %w", err)
+		}
+	}
+	if t.alg == jose.ES256 {
+		sig, _ := b64.DecodeString(parts[2])
+		if len(sig) != 64 || new(big.Int).SetBytes(sig[32:]).Cmp(p256HalfOrder) > 0 {
+			return errors.New("ES256 signature is not low-S")
+		}
+	}
+	return nil
 }
 
 // verify checks the signature with the one configured algorithm, iss, sub
@@ -114,6 +172,9 @@ func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) 
 func (t *tokens) verify(ctx context.Context, raw string, now time.Time) (tokenClaims, error) {
 	if c, ok := t.seen.get(raw, now); ok {
 		return c, nil
+	}
+	if err := t.canonical(raw); err != nil {
+		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
 	}
 	var c tokenClaims
 	if t.oidc != nil {
@@ -142,6 +203,12 @@ func (t *tokens) verify(ctx context.Context, raw string, now time.Time) (tokenCl
 	}
 	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: t.issuer, Time: now}, 0); err != nil {
 		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	// anchored signs no aud. A token that has one (signed by another
+	// service that shares the key or secret) was meant for whoever it
+	// names: it is accepted only when it names this issuer.
+	if len(c.Audience) > 0 && !c.Audience.Contains(t.issuer) {
+		return tokenClaims{}, fmt.Errorf("%w: aud %q does not name %q", errBadToken, []string(c.Audience), t.issuer)
 	}
 	if !now.Before(c.Expiry.Time()) {
 		return tokenClaims{}, fmt.Errorf("%w: expired", errBadToken)

@@ -9,6 +9,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -17,7 +19,32 @@ import (
 var (
 	ErrKeyMismatch    = errors.New("public key does not match private key")
 	ErrKeyUnsupported = errors.New("unsupported key: want RSA (2048 bits or more) or EC P-256")
+	// ErrKeyPermissions: a private key or secret file that its group or
+	// others may read or write, refused as the vault is.
+	ErrKeyPermissions = errors.New("key file permissions too open")
 )
+
+// ReadKeyFile reads a private key or HMAC secret file (keys.private_key_path,
+// keys.secret_file), refusing one with any group or other permission bit,
+// with the vault's hint: whoever reads it can sign tokens for any user.
+func ReadKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); fi.Mode().IsRegular() && perm&0o077 != 0 {
+		return nil, fmt.Errorf("%s: %w: file mode %04o (chmod 600 %s)", path, ErrKeyPermissions, perm, path)
+	}
+	return io.ReadAll(io.LimitReader(f, maxKeyFile))
+}
+
+// maxKeyFile bounds a key file: a 16384-bit RSA key in PEM is under 13 KiB.
+const maxKeyFile = 1 << 20
 
 // SigningKey is how tokens are signed: exactly one of Secret (HS256) and
 // Private (RS256 for RSA, ES256 for EC P-256) is set.

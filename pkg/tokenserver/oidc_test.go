@@ -69,10 +69,12 @@ func TestOIDCVerifier(t *testing.T) {
 		{"ES256", ecKey, ecForger},
 	} {
 		t.Run(tc.alg, func(t *testing.T) {
-			e := newEnv(t, Config{OAuthEnabled: true, Key: SigningKey{Private: tc.key}})
-			ctx := oidc.ClientContext(context.Background(), e.ts.Client())
-			ctx = oidc.InsecureIssuerURLContext(ctx, "anchore-engine")
-			p, err := oidc.NewProvider(ctx, e.ts.URL)
+			// The issuer is the API's URL (discovery is built from it
+			// alone); the client reaches it at the test server.
+			const issuer = "http://anchored.test/v1"
+			e := newEnv(t, Config{OAuthEnabled: true, Key: SigningKey{Private: tc.key}, Issuer: issuer})
+			ctx := oidc.ClientContext(context.Background(), toServer(e))
+			p, err := oidc.NewProvider(ctx, issuer)
 			if err != nil {
 				t.Fatalf("NewProvider: %v", err)
 			}
@@ -86,8 +88,8 @@ func TestOIDCVerifier(t *testing.T) {
 				t.Fatalf("Verify(daemon's %s token): %v", tc.alg, err)
 			}
 			admin, _ := e.srv.store.GetUser(ctx, "admin")
-			if idt.Subject != admin.UUID || idt.Issuer != "anchore-engine" {
-				t.Errorf("verified sub %q iss %q, want %q anchore-engine", idt.Subject, idt.Issuer, admin.UUID)
+			if idt.Subject != admin.UUID || idt.Issuer != issuer {
+				t.Errorf("verified sub %q iss %q, want %q %s", idt.Subject, idt.Issuer, admin.UUID, issuer)
 			}
 			// A forged token: same claims, signed by another key.
 			forger := tc.forgerKey
@@ -128,6 +130,13 @@ func signRaw(t *testing.T, alg jose.SignatureAlgorithm, key any, claims map[stri
 	tok, err := jwt.Signed(s).Claims(claims).Serialize()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if alg == jose.ES256 {
+		// The one canonical string of the signature, as the daemon signs
+		// (a high S is refused before any other check).
+		if tok, err = lowS(tok); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return tok
 }

@@ -99,6 +99,10 @@ func (c *Client) dial() (*sockConn, error) {
 	if err != nil {
 		return nil, &dialError{path: path, err: err}
 	}
+	if err := checkPeer(conn.fd, path); err != nil { // peer_linux.go
+		conn.Close()
+		return nil, err
+	}
 	return conn, nil
 }
 
@@ -330,7 +334,7 @@ func statusError(code int, b []byte) error {
 	} else {
 		msg = fmt.Sprintf("anchored: HTTP status %d", code)
 	}
-	return &StatusError{Code: code, Message: msg}
+	return &StatusError{Code: code, Message: Sanitize(msg)}
 }
 
 // Get asks the daemon to resolve serverURL.

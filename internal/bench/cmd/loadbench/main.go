@@ -59,13 +59,14 @@ func main() {
 		floorAddr  = flag.String("serve-floor", "", "internal: serve the floor on this address and wait")
 		helperOnly = flag.Bool("helper-only", false, "run only the helper get scenarios (the daemon still runs; no HTTP load)")
 		withOps    = flag.Bool("ops", false, "also run a second anchored with the audit log (reads on, to a file) and metrics on, and measure Bearer and warm Basic on it against the plain daemon, interleaved")
+		floodConns = flag.Int("flood", 0, "flood mode: hold this many trickling TCP connections for -duration and time the socket (flood.go); nothing else runs")
 	)
 	flag.Parse()
 	if *floorAddr != "" {
 		serveFloor(*floorAddr)
 		return
 	}
-	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly, *withOps); err != nil {
+	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly, *withOps, *floodConns); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -81,7 +82,7 @@ func serveFloor(addr string) {
 	}
 }
 
-func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly, withOps bool) error {
+func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly, withOps bool, floodConns int) error {
 	ctx := context.Background()
 	binDir, err := filepath.Abs(binDir)
 	if err != nil {
@@ -167,6 +168,9 @@ user_authentication:
 	base := "http://" + daemonAddr
 	if err := waitHealthy(base+"/health", 20*time.Second); err != nil {
 		return err
+	}
+	if floodConns > 0 {
+		return runFlood(daemon.Process.Pid, base, socket, floodConns, duration)
 	}
 	token, err := getToken(base, "admin", adminPassword)
 	if err != nil {
