@@ -59,6 +59,13 @@ func start(t *testing.T, cmd *exec.Cmd) *daemonProc {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			// Every log and audit record of the suite's daemons is checked
+			// for stored passwords, as response bodies are (main_test.go).
+			// Only the daemon's records: a wrapper's own lines (make run's
+			// banner shows its demo login on purpose) are not the log.
+			if l := sc.Text(); strings.HasPrefix(l, "time=") || strings.HasPrefix(l, `{"time"`) {
+				leaks.Text("anchored log", l)
+			}
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
 			p.mu.Unlock()
@@ -167,6 +174,8 @@ func TestRefusesToStart(t *testing.T) {
 			[]string{`unknown key "htp"`}},
 		{"socket directory others can write", "", filepath.Join(open, "anchored.sock"), nil,
 			[]string{"socket directory is writable by others"}},
+		{"log format, metrics listener and audit file", "log_format: xml\nmetrics:\n  listen: 0.0.0.0:9464\naudit:\n  file: audit.log\n", "", nil,
+			[]string{`log_format "xml": want text or json`, `metrics.listen "0.0.0.0:9464": plain http is accepted only on loopback`, `audit.file "audit.log": give an absolute path`}},
 		{"two problems", "user_authentication:\n  hashed_passwords: true\nlisten:\n  http: 10.0.0.1:80\n", "", nil,
 			[]string{"hashed_passwords requires", "only on loopback"}},
 		// Issue 4: the file's unknown keys (with their lines), the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -19,9 +20,11 @@ import (
 	"github.com/anchored/anchored/internal/config"
 	"github.com/anchored/anchored/internal/config/daemoncfg"
 	"github.com/anchored/anchored/internal/daemon"
+	"github.com/anchored/anchored/internal/metrics"
 	"github.com/anchored/anchored/internal/passphrase"
 	"github.com/anchored/anchored/internal/throttle"
 	"github.com/anchored/anchored/internal/version"
+	"github.com/anchored/anchored/pkg/audit"
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
@@ -103,14 +106,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // serve loads everything, refuses to start on any problem, then serves
-// until SIGTERM or SIGINT.
+// until SIGTERM or SIGINT; SIGHUP reloads what can change while serving.
 func serve(ctx context.Context, flags config.Flags, getenv func(string) string, stderr io.Writer) error {
 	daemon.Harden(slog.New(slog.NewTextHandler(stderr, nil))) // no core dumps, file limit raised: before any secret (keys included) is read
 	cfg, paths, key, errs := daemoncfg.Load(flags, getenv)
 	if len(errs) > 0 {
 		return noStart(errs...)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(cfg.LogFormat, stderr)
 
 	pass, where, err := passphrase.Find(passphrase.Source{File: paths.PassphraseFile, Getenv: getenv})
 	if errors.Is(err, passphrase.ErrNone) {
@@ -134,8 +137,28 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		return noStart(fmt.Errorf("vault: %w", err))
 	}
 
+	// The audit log (on by default for changes) and, when a listener is
+	// configured, the metrics (ops.go).
+	sink := &auditSink{logger: audit.New(nil, false), stderr: stderr}
+	if err := sink.configure(cfg); err != nil {
+		return noStart(err)
+	}
+	defer sink.closeFile()
+	var m *metrics.Metrics
+	var observer tokenserver.Observer
+	st := tokenserver.NewVaultStore(v)
+	guard := authcache.Guard(st, &authcache.Cache{}, &throttle.Limiter{})
+	var aws ecr.AWS = awsecr.Client{}
+	var ecrCache ecr.Cache
+	if cfg.Metrics.Listen != "" {
+		m = metrics.New(version.Version)
+		observer = m
+		guard = m.WrapPasswordCheck(guard)
+		aws = m.AWS(aws)
+		ecrCache = m.Cache(ecr.NewMemoryCache())
+	}
+
 	ua := cfg.UserAuthentication
-	store := tokenserver.NewVaultStore(v)
 	srv, err := tokenserver.New(ctx, tokenserver.Config{
 		OAuthEnabled:    ua.OAuth.Enabled,
 		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
@@ -144,19 +167,22 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		HashedPasswords: ua.HashedPassword,
 		Version:         version.Version,
 		Logger:          log,
+		Audit:           sink.logger,
+		Observer:        observer,
 		// Verified Basic credentials cached briefly, wrong ones throttled
 		// (internal/authcache, internal/throttle).
-		WrapPasswordCheck: authcache.Guard(store, &authcache.Cache{}, &throttle.Limiter{}),
+		WrapPasswordCheck: guard,
 		// ECR tokens live in this process's memory, one AWS call per
 		// registry at a time (registries API and helper endpoints).
 		Registries: tokenserver.RegistryOptions{
-			Resolver:      &ecr.Resolver{AWS: awsecr.Client{}, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
+			Resolver:      &ecr.Resolver{AWS: aws, Cache: ecrCache, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
 			HelperAccount: cfg.HelperAccount,
 		},
-	}, store)
+	}, st)
 	if err != nil {
 		return noStart(err)
 	}
+	defer srv.Close()
 	created, err := srv.Bootstrap(ctx, cfg.DefaultAdminPassword, cfg.DefaultAdminEmail)
 	switch {
 	case created:
@@ -168,12 +194,36 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	}
 
 	l := cfg.Listen
-	lns, err := daemon.Listeners(ctx, daemon.Addrs{Socket: paths.Socket, HTTPS: l.HTTPS, HTTP: l.HTTP, TLSCert: l.TLSCert, TLSKey: l.TLSKey}, log)
+	lns, certs, err := daemon.Listeners(ctx, daemon.Addrs{Socket: paths.Socket, HTTPS: l.HTTPS, HTTP: l.HTTP, TLSCert: l.TLSCert, TLSKey: l.TLSKey}, log)
 	if err != nil {
 		return noStart(err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if m != nil {
+		ml, err := listenMetrics(ctx, cfg.Metrics.Listen, log)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return noStart(fmt.Errorf("metrics.listen: %w", err))
+		}
+		go serveMetrics(ctx, ml, m, srv, log)
+	}
+	r := &reloader{flags: flags, getenv: getenv, log: log, cfg: cfg, certs: certs, sink: sink, metrics: m}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				r.reload()
+			}
+		}
+	}()
 	if err := daemon.Serve(ctx, lns, srv, gracePeriod, log); err != nil {
 		return &exitError{code: exitFailed, lines: []error{err}}
 	}

@@ -34,6 +34,33 @@ type File struct {
 	DefaultAdminEmail    string   `yaml:"default_admin_email"`
 	UserAuthentication   UserAuth `yaml:"user_authentication"`
 	Keys                 Keys     `yaml:"keys"`
+	// Operations (issue 13; ours, not Anchore's): the daemon's log
+	// format, its audit log and its metrics listener.
+	LogFormat string  `yaml:"log_format"`
+	Audit     Audit   `yaml:"audit"`
+	Metrics   Metrics `yaml:"metrics"`
+}
+
+// Log formats of log_format.
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
+
+// Audit is the audit block: one event per change (always, while enabled)
+// and per credential read (when reads is on), to file or, without one, to
+// the daemon's stderr (the journal).
+type Audit struct {
+	Enabled bool   `yaml:"enabled"`
+	Reads   bool   `yaml:"reads"`
+	File    string `yaml:"file"`
+}
+
+// Metrics is the metrics block: Prometheus's /metrics (and /readyz) on a
+// listener of their own, off unless listen is set: a loopback host:port,
+// or the path of a Unix socket.
+type Metrics struct {
+	Listen string `yaml:"listen"`
 }
 
 // Listen lists anchored's listeners.
@@ -72,6 +99,8 @@ func Defaults() File {
 	return File{
 		HelperAccount:     registries.DefaultAccount,
 		DefaultAdminEmail: "admin@myanchore",
+		LogFormat:         LogFormatText,
+		Audit:             Audit{Enabled: true},
 		UserAuthentication: UserAuth{OAuth: OAuth{
 			DefaultTokenExpirationSeconds: 3600,
 			Issuer:                        "anchore-engine",

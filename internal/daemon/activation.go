@@ -15,6 +15,19 @@ import (
 // and are otherwise accepted only on loopback, as a configured listener
 // would be. None passed: nil, nil.
 func Activated(certFile, keyFile string, log *slog.Logger) ([]net.Listener, error) {
+	var certs *Certs
+	if certFile != "" && keyFile != "" {
+		var err error
+		if certs, err = LoadCerts(certFile, keyFile); err != nil {
+			return nil, err
+		}
+	}
+	return ActivatedTLS(certs, log)
+}
+
+// ActivatedTLS is Activated with the certificate already loaded (nil: no
+// TLS), so that a reload can replace it (certs.go).
+func ActivatedTLS(certs *Certs, log *slog.Logger) ([]net.Listener, error) {
 	lns, err := activation.Listeners()
 	if err != nil {
 		return nil, fmt.Errorf("socket activation: %w", err)
@@ -27,12 +40,8 @@ func Activated(certFile, keyFile string, log *slog.Logger) ([]net.Listener, erro
 		case *net.UnixListener:
 			out = append(out, NewUnixListener(l, PolicyFor(l.Addr().String()), log))
 		case *net.TCPListener:
-			if certFile != "" && keyFile != "" {
-				cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-				if err != nil {
-					return nil, fmt.Errorf("tls certificate: %w", err)
-				}
-				out = append(out, tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+			if certs != nil {
+				out = append(out, tls.NewListener(l, certs.TLSConfig()))
 				continue
 			}
 			if ta, ok := l.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {

@@ -16,8 +16,11 @@ type Addrs struct {
 }
 
 // Listeners opens what systemd passed, or else the socket and the
-// configured TCP listeners. On error, whatever was opened is closed.
-func Listeners(ctx context.Context, a Addrs, log *slog.Logger) (lns []net.Listener, err error) {
+// configured TCP listeners. The certificate of the HTTPS listeners is
+// returned for reloads (nil without TLS). Plain listeners answer
+// net/http's own errors in Anchore's JSON (JSONErrors). On error,
+// whatever was opened is closed.
+func Listeners(ctx context.Context, a Addrs, log *slog.Logger) (lns []net.Listener, certs *Certs, err error) {
 	defer func() {
 		if err != nil {
 			for _, l := range lns {
@@ -25,27 +28,43 @@ func Listeners(ctx context.Context, a Addrs, log *slog.Logger) (lns []net.Listen
 			}
 		}
 	}()
-	if lns, err = Activated(a.TLSCert, a.TLSKey, log); err != nil || len(lns) > 0 {
-		return lns, err
+	if a.TLSCert != "" && a.TLSKey != "" {
+		if certs, err = LoadCerts(a.TLSCert, a.TLSKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	activated, err := ActivatedTLS(certs, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(activated) > 0 {
+		for _, l := range activated {
+			switch l.(type) {
+			case *UnixListener, *net.TCPListener: // plain: the socket, loopback HTTP
+				l = JSONErrors(l)
+			}
+			lns = append(lns, l)
+		}
+		return lns, certs, nil
 	}
 	ul, err := ListenUnix(ctx, a.Socket, log)
 	if err != nil {
-		return lns, fmt.Errorf("socket: %w", err)
+		return lns, certs, fmt.Errorf("socket: %w", err)
 	}
-	lns = append(lns, ul)
+	lns = append(lns, JSONErrors(ul))
 	if a.HTTPS != "" {
-		l, err := ListenHTTPS(ctx, a.HTTPS, a.TLSCert, a.TLSKey)
+		l, err := ListenTLS(ctx, a.HTTPS, certs)
 		if err != nil {
-			return lns, fmt.Errorf("listen.https: %w", err)
+			return lns, certs, fmt.Errorf("listen.https: %w", err)
 		}
 		lns = append(lns, l)
 	}
 	if a.HTTP != "" {
 		l, err := ListenHTTP(ctx, a.HTTP)
 		if err != nil {
-			return lns, fmt.Errorf("listen.http: %w", err)
+			return lns, certs, fmt.Errorf("listen.http: %w", err)
 		}
-		lns = append(lns, l)
+		lns = append(lns, JSONErrors(l))
 	}
-	return lns, nil
+	return lns, certs, nil
 }

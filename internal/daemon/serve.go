@@ -166,8 +166,11 @@ func ServeCapped(ctx context.Context, lns []net.Listener, h http.Handler, grace 
 
 // connContext tells the API which transport and peer a connection is.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if pc, ok := c.(*PeerConn); ok {
-		return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportUnix, PeerUID: pc.Peer.UID, PeerGID: pc.Peer.GID})
+	if w, ok := c.(*jsonErrorsConn); ok {
+		c = w.Conn
 	}
-	return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportTCP, PeerUID: -1, PeerGID: -1})
+	if pc, ok := c.(*PeerConn); ok {
+		return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportUnix, PeerUID: pc.Peer.UID, PeerGID: pc.Peer.GID, PeerPID: pc.Peer.PID})
+	}
+	return tokenserver.WithConnInfo(ctx, tokenserver.ConnInfo{Transport: tokenserver.TransportTCP, PeerUID: -1, PeerGID: -1, PeerPID: -1})
 }

@@ -130,6 +130,24 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// Text records a text that must not hold a stored password, such as a log
+// or audit line; source says where it came from.
+func (l *Log) Text(source, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bodies = append(l.bodies, source+": "+text)
+}
+
+// Secret notes a password stored by a way the Log does not see (a client
+// of its own, a file).
+func (l *Log) Secret(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(s) >= MinSecretLen {
+		l.secrets[s] = true
+	}
+}
+
 // Leaks returns the recorded bodies that hold a stored password: as a
 // JSON string (a whole value), or anywhere in a body that is not JSON (a
 // password that is a prefix of an account id is no leak).

@@ -90,6 +90,7 @@ func TestUnitSettings(t *testing.T) {
 	}{
 		{"system/anchored.service", "Type", []string{"notify"}},
 		{"system/anchored.service", "ExecStart", []string{"/usr/bin/anchored --config /etc/anchored/config.yaml"}},
+		{"system/anchored.service", "ExecReload", []string{"/bin/kill -HUP $MAINPID"}},
 		{"system/anchored.service", "User", []string{"anchored"}},
 		{"system/anchored.service", "Group", []string{"anchored"}},
 		{"system/anchored.service", "StateDirectory", []string{"anchored"}},
@@ -107,6 +108,7 @@ func TestUnitSettings(t *testing.T) {
 		{"system/anchored.socket", "SocketGroup", []string{"anchored"}},
 		{"user/anchored.service", "Type", []string{"notify"}},
 		{"user/anchored.service", "ExecStart", []string{"/usr/bin/anchored"}},
+		{"user/anchored.service", "ExecReload", []string{"/bin/kill -HUP $MAINPID"}},
 		{"user/anchored.socket", "ListenStream", []string{"%t/anchored.sock"}},
 		{"user/anchored.socket", "SocketMode", []string{"0600"}},
 		// Issue 12: no core file of a process holding the decrypted vault

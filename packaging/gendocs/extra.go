@@ -208,6 +208,17 @@ the system service's vault.
 .TP
 .I /run/anchored/anchored.sock
 the system service's socket.
+.SH SIGNALS
+.TP
+.B SIGTERM, SIGINT
+stop cleanly: listeners close, requests in flight finish.
+.TP
+.B SIGHUP
+reload (systemctl reload anchored): the configuration is read and checked again;
+any problem refuses the reload, each logged, and the running configuration stays.
+Otherwise the TLS certificate and key are loaded again (new connections get the
+new certificate, none is dropped) and the audit settings applied (the audit file
+reopened, for logrotate); other changed keys take effect at the next restart.
 .SH EXIT STATUS
 .TP
 .B 0

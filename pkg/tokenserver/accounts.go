@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/anchored/anchored/pkg/apitype"
@@ -20,6 +21,17 @@ var reservedAccountNames = map[string]bool{"system": true, "anchore-system": tru
 func validName(kind, name string) error {
 	if !nameRE.MatchString(name) {
 		return errorf(http.StatusBadRequest, "Validation failed: %s %q does not match the name rules (3 to 128 characters, letters and digits at both ends)", kind, name)
+	}
+	return nil
+}
+
+// validEmail is Anchore's check of an account's email: the swagger's
+// "format: email", which connexion's validator (jsonschema's draft 4
+// format checker) passes when the value contains an "@". Empty means none
+// given. The message is connexion's wording.
+func validEmail(email string) error {
+	if email != "" && !strings.Contains(email, "@") {
+		return errorf(http.StatusBadRequest, "Validation failed: %q is not a 'email'", email)
 	}
 	return nil
 }
@@ -86,6 +98,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	noteTarget(r, req.Name)
 	if req.Name == "" {
 		return errorf(http.StatusBadRequest, "Validation failed: 'name' is a required property")
 	}
@@ -93,6 +106,9 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "Invalid account request: Cannot use name %s", req.Name)
 	}
 	if err := validName("account name", req.Name); err != nil {
+		return err
+	}
+	if err := validEmail(req.Email); err != nil {
 		return err
 	}
 	if req.Type != "" && req.Type != apitype.AccountTypeUser {
@@ -122,9 +138,12 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	return s.writeAccount(w, r, name)
 }
 
-// deleteAccount: the account must be disabled first; it and its users are
-// removed at once (Anchore marks it "deleting" and a background job removes
-// it later; we have no such job) and the answer is Anchore's.
+// deleteAccount: the account must be disabled first (Anchore's rule: only
+// disabled -> deleting). It is marked "deleting" at once, which GET and
+// list show and which makes the account unusable (the gate refuses its
+// users, namespace refuses it as a target); its users, credentials and
+// registries are removed in the background (lifecycle.go), then the
+// account itself.
 func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	name, err := pathVar(r, "accountname")
 	if err != nil {
@@ -133,26 +152,38 @@ func (s *Server) deleteAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := authorize(CallerFrom(r.Context()), systemDomain, "deleteAccount", name); err != nil {
 		return err
 	}
-	a, err := s.store.GetAccount(r.Context(), name)
-	if errors.Is(err, ErrNotFound) {
+	noteTarget(r, name)
+	err = s.store.UpdateAccount(r.Context(), name, func(a Account) (Account, error) {
+		if a.Type != apitype.AccountTypeUser {
+			return a, errorf(http.StatusBadRequest, "Account cannot be deleted")
+		}
+		switch a.State {
+		case apitype.AccountDeleting:
+			return a, errAlreadyDeleting
+		case apitype.AccountEnabled:
+			return a, errorf(http.StatusBadRequest, "Invalid account state change requested. Cannot go from state enabled to state deleting")
+		}
+		a.State = apitype.AccountDeleting
+		a.LastUpdated = s.now().UTC().Truncate(time.Second)
+		return a, nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return errAccountNotFound
-	}
-	if err != nil {
+	case errors.Is(err, errAlreadyDeleting):
+		// Anchore answers a repeated delete with the state it is in.
+	case err != nil:
 		return err
-	}
-	if a.Type != apitype.AccountTypeUser {
-		return errorf(http.StatusBadRequest, "Account cannot be deleted")
-	}
-	if a.State == apitype.AccountEnabled {
-		return errorf(http.StatusBadRequest, "Invalid account state change requested. Cannot go from state enabled to state deleting")
-	}
-	err = s.store.DeleteAccount(r.Context(), name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
+	default:
+		s.scheduleDeletion(name)
 	}
 	writeJSON(w, http.StatusOK, apitype.AccountStatus{State: apitype.AccountDeleting})
 	return nil
 }
+
+// errAlreadyDeleting aborts the state update of an account already being
+// deleted; it never reaches a client.
+var errAlreadyDeleting = errors.New("account already deleting")
 
 func (s *Server) updateAccountState(w http.ResponseWriter, r *http.Request) error {
 	name, err := pathVar(r, "accountname")
@@ -162,6 +193,7 @@ func (s *Server) updateAccountState(w http.ResponseWriter, r *http.Request) erro
 	if err := authorize(CallerFrom(r.Context()), systemDomain, "updateAccount", name); err != nil {
 		return err
 	}
+	noteTarget(r, name)
 	var req apitype.AccountStatus
 	if err := decodeJSON(r, &req); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package tokenserver
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"regexp"
@@ -176,7 +177,9 @@ func TestPermissions(t *testing.T) {
 		{"duplicate account", "POST", "/v1/accounts", "admin:foobar", `{"name":"team1"}`, nil, 400, "Account already exists"},
 		{"admin account type", "POST", "/v1/accounts", "admin:foobar", `{"name":"team9","type":"admin"}`, nil, 400, ""},
 		{"password too short", "POST", "/v1/accounts/team1/users", "admin:foobar", `{"username":"carol","password":"12345"}`, nil, 400, ""},
-		{"password too long", "POST", "/v1/accounts/team1/users", "admin:foobar", `{"username":"carol","password":"` + strings.Repeat("x", 129) + `"}`, nil, 400, ""},
+		// Anchore's pattern ".{6,128}$" is searched, not matched: longer passes.
+		{"password over 128 characters", "POST", "/v1/accounts/team1/users", "admin:foobar", `{"username":"carol","password":"` + strings.Repeat("x", 129) + `"}`, nil, 200, ""},
+		{"email without an at sign", "POST", "/v1/accounts", "admin:foobar", `{"name":"team7","email":"not-an-email"}`, nil, 400, `Validation failed: "not-an-email" is not a 'email'`},
 		{"duplicate user across accounts", "POST", "/v1/accounts/team2/users", "admin:foobar", `{"username":"alice","password":"secret1"}`, nil, 400, "User already exists"},
 		{"user name with at sign", "POST", "/v1/accounts/team1/users", "alice:alicepw1", `{"username":"carol@example.com","password":"123456"}`, nil, 200, ""},
 		{"wrong credential type", "POST", "/v1/user/credentials", "alice:alicepw1", `{"type":"token","value":"x"}`, nil, 400, "Invalid credential type"},
@@ -198,6 +201,11 @@ func TestPermissions(t *testing.T) {
 	r := e.do("DELETE", "/v1/accounts/team2", "admin:foobar", "")
 	if r.code != 200 || !strings.Contains(r.body, `"state": "deleting"`) {
 		t.Errorf("delete disabled account: %d %q", r.code, r.body)
+	}
+	// Deleting: the account is shown so, and its users are refused.
+	wantAnchoreError(t, "user of deleting account", e.do("GET", "/v1/user", "bob:bobpass1", ""), 403, "Not authorized. Account team2 not enabled.")
+	if err := e.srv.tearDown(context.Background(), "team2"); err != nil {
+		t.Fatal(err)
 	}
 	wantUnauthorized(t, "user of deleted account", e.do("GET", "/v1/user", "bob:bobpass1", ""))
 

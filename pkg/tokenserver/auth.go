@@ -175,7 +175,7 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 		u, err = s.passwordCheck(ctx, PasswordAttempt{Username: name, Password: pw, Client: clientHost(r)})
 		if err != nil {
 			if errors.Is(err, ErrBadCredentials) {
-				s.logFailedLogin(ctx, "basic authentication failed", name, r.RemoteAddr)
+				s.logFailedLogin(ctx, "basic authentication failed", name, clientDesc(r))
 				return nil, errUnauthorized
 			}
 			return nil, err
@@ -185,7 +185,7 @@ func (s *Server) authenticate(r *http.Request) (*Caller, error) {
 		var err error
 		u, err = s.userFromToken(ctx, tok)
 		if err != nil {
-			s.log.InfoContext(ctx, "bearer token refused", "err", err, "client", r.RemoteAddr)
+			s.log.InfoContext(ctx, "bearer token refused", "err", err, "client", clientDesc(r))
 			return nil, errUnauthorized
 		}
 	} else {
@@ -225,7 +225,7 @@ func (s *Server) userFromToken(ctx context.Context, raw string) (User, error) {
 // socket, body cap, authentication, account state. Then the handler runs,
 // and its error goes to the one error writer.
 func (s *Server) gate(rt route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.observed(rt, func(w http.ResponseWriter, r *http.Request) {
 		ci := ConnInfoFrom(r.Context())
 		// A web page can make a browser send requests to a local socket
 		// bridge or a loopback port; no legitimate socket client sends
@@ -240,12 +240,20 @@ func (s *Server) gate(rt route) http.Handler {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		r = r.WithContext(withFreshness(r.Context()))
+		if rt.Access == SocketOnly {
+			if err := s.helperAccountUsable(r.Context()); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		if rt.Access == Authenticated {
 			c, err := s.authenticate(r)
 			if err != nil {
 				s.writeError(w, r, err)
+				s.auditFailedLogin(r, err)
 				return
 			}
+			noteCaller(r, c)
 			if c.Account.State != apitype.AccountEnabled {
 				s.writeError(w, r, errorf(http.StatusForbidden, "Not authorized. Account %s not enabled.", c.Account.Name))
 				return
@@ -266,15 +274,19 @@ func (s *Server) namespace(r *http.Request, action string) (string, error) {
 	c := CallerFrom(r.Context())
 	ns := r.Header.Get("x-anchore-account")
 	if ns == "" || ns == c.Account.Name {
+		noteNamespace(r, c.Account.Name)
 		return c.Account.Name, nil
 	}
 	if err := authorize(c, ns, action, "*"); err != nil {
 		return "", err
 	}
-	if _, err := s.store.GetAccount(r.Context(), ns); errors.Is(err, ErrNotFound) {
+	noteNamespace(r, ns)
+	if a, err := s.store.GetAccount(r.Context(), ns); errors.Is(err, ErrNotFound) {
 		return "", errAccountNotFound
 	} else if err != nil {
 		return "", err
+	} else if a.State == apitype.AccountDeleting {
+		return "", errAccountDeleting(ns)
 	}
 	return ns, nil
 }

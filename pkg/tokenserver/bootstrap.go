@@ -22,7 +22,7 @@ func (s *Server) Bootstrap(ctx context.Context, password, email string) (bool, e
 		return false, errors.New("no admin account and no default_admin_password to create it with")
 	}
 	if validPassword(password) != nil {
-		return false, errors.New("default_admin_password must be 6 to 128 characters on one line")
+		return false, errors.New("default_admin_password must be at least 6 characters on one line")
 	}
 	if email == "" {
 		email = "admin@myanchore"

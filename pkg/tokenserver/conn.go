@@ -20,6 +20,9 @@ type ConnInfo struct {
 	// PeerUID and PeerGID are the socket peer's credentials (SO_PEERCRED);
 	// -1 over TCP.
 	PeerUID, PeerGID int
+	// PeerPID is the socket peer's process id; -1 over TCP (the audit
+	// log's "who").
+	PeerPID int
 }
 
 type connInfoKey struct{}
@@ -36,5 +39,5 @@ func ConnInfoFrom(ctx context.Context) ConnInfo {
 	if ci, ok := ctx.Value(connInfoKey{}).(ConnInfo); ok {
 		return ci
 	}
-	return ConnInfo{Transport: TransportTCP, PeerUID: -1, PeerGID: -1}
+	return ConnInfo{Transport: TransportTCP, PeerUID: -1, PeerGID: -1, PeerPID: -1}
 }

@@ -72,6 +72,7 @@ func (s *Server) helperGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return helperError(err)
 	}
+	noteURLTarget(r, serverURL) // audit
 	c, err := s.registries().Resolve(r.Context(), s.helperAccount(), serverURL)
 	if err != nil {
 		return helperError(err)
@@ -86,6 +87,7 @@ func (s *Server) helperStore(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &hc); err != nil {
 		return err
 	}
+	noteURLTarget(r, hc.ServerURL) // audit
 	c := helper.Credentials{ServerURL: hc.ServerURL, Username: hc.Username, Secret: hc.Secret}
 	if err := s.registries().StoreCredentials(r.Context(), s.helperAccount(), c); err != nil {
 		return helperError(err)
@@ -100,6 +102,7 @@ func (s *Server) helperErase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return helperError(err)
 	}
+	noteURLTarget(r, serverURL) // audit
 	if err := s.registries().EraseCredentials(r.Context(), s.helperAccount(), serverURL); err != nil {
 		return helperError(err)
 	}

@@ -58,6 +58,7 @@ func newEnv(t *testing.T, cfg Config) *testEnv {
 		t.Fatal(err)
 	}
 	e.srv = srv
+	t.Cleanup(srv.Close)
 	e.ts = httptest.NewServer(leaks.Handler(srv)) // registries_test.go asserts no body leaks a password
 	t.Cleanup(e.ts.Close)
 	return e

@@ -114,12 +114,13 @@ func (s *Server) grant(r *http.Request) (apitype.TokenResponse, error) {
 	}
 	u, err := s.passwordCheck(r.Context(), PasswordAttempt{Username: req.username, Password: req.password, Client: clientHost(r)})
 	if errors.Is(err, ErrBadCredentials) {
-		s.logFailedLogin(r.Context(), "token request with wrong credentials", req.username, r.RemoteAddr)
+		s.logFailedLogin(r.Context(), "token request with wrong credentials", req.username, clientDesc(r))
 		return apitype.TokenResponse{}, &oauthError{apitype.OAuthInvalidGrant, `Invalid "username" or "password" in request.`}
 	}
 	if err != nil {
 		return apitype.TokenResponse{}, err
 	}
+	noteCaller(r, &Caller{User: u, Account: Account{Name: u.Account}, Method: "password"}) // audit: who got the token
 	tok, err := s.tokens.sign(u, s.now(), s.cfg.TokenTTL)
 	if err != nil {
 		return apitype.TokenResponse{}, err

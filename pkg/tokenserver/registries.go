@@ -138,6 +138,7 @@ func (s *Server) createRegistry(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	noteURLTarget(r, req.Registry) // audit
 	in := registries.AddInput{Registry: req.Registry, Name: deref(req.RegistryName), Type: deref(req.RegistryType),
 		User: deref(req.RegistryUser), Pass: deref(req.RegistryPass), Verify: true}
 	if req.RegistryVerify != nil {

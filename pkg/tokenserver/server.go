@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/anchored/anchored/pkg/audit"
 	"github.com/anchored/anchored/pkg/passhash"
 )
 
@@ -49,6 +50,15 @@ type Config struct {
 	Now func() time.Time
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+	// Audit receives one event per change and credential read (nil: no
+	// audit). Observer receives per-route measurements (nil: none).
+	// Ready, if set, is asked by /readyz and the status endpoints whether
+	// the daemon can answer (ops.go). DeletionDelay is how long a deleted
+	// account stays "deleting" (lifecycle.go).
+	Audit         *audit.Logger
+	Observer      Observer
+	Ready         func(context.Context) error
+	DeletionDelay time.Duration
 }
 
 // Server is the API. It is an http.Handler.
@@ -62,6 +72,8 @@ type Server struct {
 	passwordCheck PasswordCheck
 	dummyHash     string // verified for unknown users, so they cost the same
 	router        *mux.Router
+	bg            *background
+	started       time.Time
 	// static holds the routes without path variables by "METHOD path",
 	// both mounts: an exact match is answered without the router's
 	// pattern walk (newRouter).
@@ -89,11 +101,11 @@ func New(ctx context.Context, cfg Config, store Store) (*Server, error) {
 	if cfg.Hasher == nil {
 		cfg.Hasher = passhash.New()
 	}
-	s := &Server{cfg: cfg, store: store, log: cfg.Logger, now: cfg.Now, hasher: cfg.Hasher}
+	s := &Server{cfg: cfg, store: store, log: cfg.Logger, now: cfg.Now, hasher: cfg.Hasher, bg: newBackground(), started: cfg.Now()}
 	if cfg.OAuthEnabled {
 		key := cfg.Key
 		if key.Private == nil && len(key.Secret) == 0 {
-			secret, err := store.SigningSecret(ctx, generateSecret)
+			secret, err := store.SigningSecret(ctx, s.auditedGenerateSecret(ctx))
 			if err != nil {
 				return nil, fmt.Errorf("signing secret: %w", err)
 			}
@@ -121,6 +133,9 @@ func New(ctx context.Context, cfg Config, store Store) (*Server, error) {
 		s.passwordCheck = cfg.WrapPasswordCheck(s.passwordCheck)
 	}
 	s.router = s.newRouter()
+	if err := s.resumeDeletions(ctx); err != nil {
+		return nil, fmt.Errorf("accounts being deleted: %w", err)
+	}
 	return s, nil
 }
 

@@ -144,6 +144,7 @@ func Validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 			add("listen.https needs listen.tls_cert and listen.tls_key")
 		}
 	}
+	errs = append(errs, validateOps(cfg)...)
 	if err := daemon.CheckSocketDir(paths.Socket); err != nil {
 		add("socket %s: %v", paths.Socket, oneLine(err))
 	}
@@ -152,3 +153,24 @@ func Validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 
 // oneLine keeps a multi-line error on one line.
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// validateOps checks log_format, audit and metrics.
+func validateOps(cfg config.File) []error {
+	var errs []error
+	switch cfg.LogFormat {
+	case config.LogFormatText, config.LogFormatJSON:
+	default:
+		errs = append(errs, fmt.Errorf("log_format %q: want text or json", cfg.LogFormat))
+	}
+	if a := cfg.Metrics.Listen; a != "" && !strings.HasPrefix(a, "/") {
+		if host, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("metrics.listen %q is neither host:port nor a socket path", a))
+		} else if !daemon.IsLoopbackHost(host) {
+			errs = append(errs, fmt.Errorf("metrics.listen %q: plain http is accepted only on loopback addresses (or give a socket path)", a))
+		}
+	}
+	if cfg.Audit.File != "" && !strings.HasPrefix(cfg.Audit.File, "/") {
+		errs = append(errs, fmt.Errorf("audit.file %q: give an absolute path", cfg.Audit.File))
+	}
+	return errs
+}

@@ -1,0 +1,18 @@
+package tokenserver
+
+import "testing"
+
+// TestSafeTarget: user information never reaches an audit target.
+func TestSafeTarget(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pw-secret@reg.example/v2": "https://reg.example/v2",
+		"user:pw-secret@reg.example:5000":       "reg.example:5000",
+		"https://reg.example":                   "https://reg.example",
+		"reg.example:5000/team@x":               "reg.example:5000/team@x",
+		"team1":                                 "team1",
+	} {
+		if got := safeTarget(in); got != want {
+			t.Errorf("safeTarget(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
