@@ -1,0 +1,174 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/anchored/anchored/pkg/registries"
+	"github.com/anchored/anchored/pkg/tokenserver"
+)
+
+// Coherence. Every request authenticates (a user by name or uuid, its
+// account) and the helper's get reads an account's registries; those reads
+// are served from memory. A write names what it changes in a NOTIFY on
+// channel, in its transaction, so every replica (this one included) hears
+// of it at commit and drops that cache. While the notification connection
+// is down a cached record is served for at most Options.Staleness, then
+// read again; if the database cannot be read either, the last known
+// record is served (nothing can change while nobody can write).
+
+// channel is the NOTIFY channel; the payloads are the cache names.
+const channel = "anchored_changes"
+
+// Cache names (NOTIFY payloads).
+const (
+	nUsers      = "users"
+	nAccounts   = "accounts"
+	nRegistries = "registries"
+)
+
+type cached[V any] struct {
+	v  V
+	at time.Time
+}
+
+// cache is one map with a generation: a read that started before an
+// invalidation must not store what it read after it.
+type cache[K comparable, V any] struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[K]cached[V]
+}
+
+func (c *cache[K, V]) get(k K) (cached[V], uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e, c.gen, ok
+}
+
+func (c *cache[K, V]) put(k K, gen uint64, v V, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxEntries {
+		c.m = map[K]cached[V]{}
+	}
+	c.m[k] = cached[V]{v: v, at: at}
+}
+
+func (c *cache[K, V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m = nil
+}
+
+// maxEntries bounds each cache; past it the cache starts over.
+const maxEntries = 1 << 16
+
+type caches struct {
+	userByName cache[string, tokenserver.User]
+	userByUUID cache[string, tokenserver.User]
+	accounts   cache[string, tokenserver.Account]
+	registries cache[string, []registries.Entry]
+}
+
+func (c *caches) init() {}
+
+func (c *caches) invalidate(name string) {
+	switch name {
+	case nUsers:
+		c.userByName.clear()
+		c.userByUUID.clear()
+	case nAccounts:
+		c.accounts.clear()
+	case nRegistries:
+		c.registries.clear()
+	default: // unknown (a newer replica's): drop everything
+		c.all()
+	}
+}
+
+func (c *caches) all() {
+	for _, n := range []string{nUsers, nAccounts, nRegistries} {
+		c.invalidate(n)
+	}
+}
+
+// through reads k from c, or loads it. A load that fails because the
+// database is down serves the cached value however old.
+func through[K comparable, V any](ctx context.Context, s *Store, c *cache[K, V], k K, load func(context.Context) (V, error)) (V, error) {
+	e, gen, ok := c.get(k)
+	now := time.Now()
+	if ok && (s.listening.Load() || now.Sub(e.at) < s.stale) {
+		return e.v, nil
+	}
+	v, err := load(ctx)
+	if err != nil {
+		if ok && unavailable(err) {
+			return e.v, nil
+		}
+		var zero V
+		return zero, s.wrap(err)
+	}
+	c.put(k, gen, v, now)
+	return v, nil
+}
+
+// listen holds the notification connection, reconnecting with backoff;
+// each (re)connection drops every cache, since notifications may have
+// been missed while it was down.
+func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
+	defer close(s.done)
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, cfg)
+		if s.listening.Swap(false) {
+			backoff = 50 * time.Millisecond // it was up: start over
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("database change notifications lost; caches fall back to bounded staleness", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return err
+	}
+	s.caches.all()
+	s.listening.Store(true)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		s.caches.invalidate(n.Payload)
+	}
+}
+
+func isConnLost(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
