@@ -144,7 +144,10 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatalf("EnsureSigningKey from two replicas: %+v / %+v", got[0], got[1])
 	}
 	first := got[0][0].KID
-	if keys, err := a.EnsureSigningKey(ctx, func() (pgstore.KeyRecord, error) { t.Error("generate called with a key stored"); return key("x", t0), nil }); err != nil || len(keys) != 1 {
+	if keys, err := a.EnsureSigningKey(ctx, func() (pgstore.KeyRecord, error) {
+		t.Error("generate called with a key stored")
+		return key("x", t0), nil
+	}); err != nil || len(keys) != 1 {
 		t.Errorf("EnsureSigningKey with a key: %+v, %v", keys, err)
 	}
 	// Rotation: the old key verifies for keepFor, then goes.
@@ -213,4 +216,3 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 		}
 	}
 }
-

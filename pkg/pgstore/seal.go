@@ -74,8 +74,8 @@ func (s *sealer) openString(sealed []byte, ad string) (string, error) {
 // Associated data: the record each sealed value belongs to. NUL cannot
 // occur in PostgreSQL text, so the joins are unambiguous.
 func adRegistry(account, key string) string { return "registry\x00" + account + "\x00" + key }
-func adUserPassword(username string) string  { return "user-password\x00" + username }
-func adSigningKey(kid string) string         { return "signing-key\x00" + kid }
+func adUserPassword(username string) string { return "user-password\x00" + username }
+func adSigningKey(kid string) string        { return "signing-key\x00" + kid }
 
 const (
 	adVerifier      = "verifier"
