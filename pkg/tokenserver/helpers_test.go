@@ -37,6 +37,18 @@ func newVault(t *testing.T) *vault.Vault {
 	return v
 }
 
+// onPostgres prefixes the tests TestAPIOnPostgres reruns: newEnv under it
+// serves from a fresh PostgreSQL store instead of the vault.
+const onPostgres = "TestAPIOnPostgres/"
+
+// newPGStore opens a fresh PostgreSQL store, and closePG stops the test
+// cluster. pgstore imports this package, so only an external test file
+// (pgstore_ext_test.go) can set them, through export_test.go.
+var (
+	newPGStore func(t *testing.T) Store
+	closePG    = func() {}
+)
+
 // newEnv starts a server; cfg's zero fields get test defaults. The admin
 // password is foobar.
 func newEnv(t *testing.T, cfg Config) *testEnv {
@@ -50,7 +62,11 @@ func newEnv(t *testing.T, cfg Config) *testEnv {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return e.now }
 	}
-	srv, err := New(context.Background(), cfg, NewVaultStore(e.vault))
+	var store Store = NewVaultStore(e.vault)
+	if strings.HasPrefix(t.Name(), onPostgres) {
+		store = newPGStore(t)
+	}
+	srv, err := New(context.Background(), cfg, store)
 	if err != nil {
 		t.Fatal(err)
 	}
