@@ -28,6 +28,7 @@ import (
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
+	"github.com/anchored/anchored/pkg/pgstore"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
 )
@@ -124,18 +125,11 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	if err != nil {
 		return noStart(err)
 	}
-	v, err := vault.Open(ctx, paths.Vault, pass)
-	if errors.Is(err, vault.ErrMissing) {
-		v, err = vault.Create(ctx, paths.Vault, pass, nil)
-		if err == nil {
-			log.Info("created a new vault", "path", paths.Vault, "passphrase_from", string(where))
-		} else if errors.Is(err, vault.ErrExists) { // another process created it meanwhile
-			v, err = vault.Open(ctx, paths.Vault, pass)
-		}
-	}
+	st, closeStore, err := openStore(ctx, cfg, paths, pass, string(where), getenv, log)
 	if err != nil {
-		return noStart(fmt.Errorf("vault: %w", err))
+		return noStart(err)
 	}
+	defer closeStore()
 
 	// The audit log (on by default for changes) and, when a listener is
 	// configured, the metrics (ops.go).
@@ -146,7 +140,6 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	defer sink.closeFile()
 	var m *metrics.Metrics
 	var observer tokenserver.Observer
-	st := tokenserver.NewVaultStore(v)
 	guard := authcache.Guard(st, &authcache.Cache{}, &throttle.Limiter{})
 	var aws ecr.AWS = awsecr.Client{}
 	var ecrCache ecr.Cache
@@ -159,7 +152,12 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	}
 
 	ua := cfg.UserAuthentication
+	var ready func(context.Context) error
+	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+		ready = p.Ping // the database answers
+	}
 	srv, err := tokenserver.New(ctx, tokenserver.Config{
+		Ready:           ready,
 		OAuthEnabled:    ua.OAuth.Enabled,
 		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
 		Issuer:          ua.OAuth.Issuer,
@@ -230,3 +228,37 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	log.Info("stopped")
 	return nil
 }
+
+// openStore opens the configured store: the vault file (made on first
+// start), or the PostgreSQL database shared by a fleet, its secrets sealed
+// under a key derived from the same passphrase.
+func openStore(ctx context.Context, cfg config.File, paths config.Paths, pass, where string, getenv func(string) string, log *slog.Logger) (tokenserver.Store, func(), error) {
+	if cfg.Store == config.StorePostgres {
+		db, err := daemoncfg.ResolveDatabase(cfg, getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := pgstore.Open(ctx, pgstore.Options{DSN: db.URL, Password: db.Password, Passphrase: pass, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("database: %s", oneLine(err))
+		}
+		log.Info("using the PostgreSQL store", "schema_version", pgstore.SchemaVersion(), "passphrase_from", where)
+		return st, st.Close, nil
+	}
+	v, err := vault.Open(ctx, paths.Vault, pass)
+	if errors.Is(err, vault.ErrMissing) {
+		v, err = vault.Create(ctx, paths.Vault, pass, nil)
+		if err == nil {
+			log.Info("created a new vault", "path", paths.Vault, "passphrase_from", where)
+		} else if errors.Is(err, vault.ErrExists) { // another process created it meanwhile
+			v, err = vault.Open(ctx, paths.Vault, pass)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("vault: %w", err)
+	}
+	return tokenserver.NewVaultStore(v), func() {}, nil
+}
+
+// oneLine keeps a multi-line error (a driver's) on one line.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

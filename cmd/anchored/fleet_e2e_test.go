@@ -1,0 +1,196 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anchored/anchored/internal/pgtest"
+	"github.com/anchored/anchored/internal/testbin"
+)
+
+// pg is this package's private PostgreSQL cluster (main_test.go stops it).
+var pg = pgtest.New()
+
+// fleetConfig is the config of a replica on the database at dsn.
+func fleetConfig(dsn string) string {
+	return "store: postgres\ndatabase:\n  url: '" + dsn + "'\nuser_authentication:\n  oauth:\n    enabled: true\n"
+}
+
+func tokenFrom(t *testing.T, d *opsDaemon, user, pass string) string {
+	t.Helper()
+	res, err := http.PostForm("http://"+d.addr+"/v1/oauth/token", url.Values{"grant_type": {"password"}, "client_id": {"anonymous"},
+		"username": {user}, "password": {pass}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tr); err != nil || res.StatusCode != 200 || tr.AccessToken == "" {
+		t.Fatalf("token from %s: %d, %v", d.addr, res.StatusCode, err)
+	}
+	return tr.AccessToken
+}
+
+func bearer(t *testing.T, d *opsDaemon, token string) int {
+	t.Helper()
+	code, _ := d.call(t, "GET", "/v1/account", "", "", "Authorization", "Bearer "+token)
+	return code
+}
+
+// Two replicas on one database: a token from one is good on the other; a
+// password change on one kills the token on the other within a second;
+// registry writes through both at once all land; a duplicate is a 409.
+func TestFleetOnPostgres(t *testing.T) {
+	dsn := pg.NewDatabase(t)
+	a := startOps(t, fleetConfig(dsn))
+	b := startOps(t, fleetConfig(dsn))
+	if !strings.Contains(a.stderr(), "using the PostgreSQL store") {
+		t.Fatalf("replica A is not on PostgreSQL:\n%s", a.stderr())
+	}
+
+	{
+		code, body := a.call(t, "POST", "/v1/accounts", "admin:foobar", `{"name":"team1"}`)
+		want(t, "make account", code, body, 200, "")
+	}
+	{
+		code, body := b.call(t, "POST", "/v1/accounts/team1/users", "admin:foobar", `{"username":"alice","password":"alice-password-1"}`)
+		want(t, "make user", code, body, 200, "")
+	}
+	tok := tokenFrom(t, a, "alice", "alice-password-1")
+	if code := bearer(t, b, tok); code != 200 {
+		t.Fatalf("A's token on B: %d", code)
+	}
+	if code := bearer(t, a, tok); code != 200 {
+		t.Fatalf("A's token on A: %d", code)
+	}
+	{
+		code, body := b.call(t, "POST", "/v1/accounts/team1/users/alice/credentials", "admin:foobar",
+			`{"type":"password","value":"alice-password-2"}`)
+		want(t, "password change on B", code, body, 200, "")
+	}
+	deadline := time.Now().Add(time.Second)
+	for bearer(t, a, tok) != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("the old token still works on A a second after the password change on B")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, _ := a.call(t, "GET", "/v1/account", "alice:alice-password-1", ""); code != 401 {
+		t.Errorf("the old password on A: %d, want 401", code)
+	}
+	if code, _ := a.call(t, "GET", "/v1/account", "alice:alice-password-2", ""); code != 200 {
+		t.Errorf("the new password on A: %d, want 200", code)
+	}
+
+	// 16 clients, each writing through one replica or the other.
+	const clients, each = 16, 5
+	var mu sync.Mutex
+	var acked []string
+	var failures []string
+	var wg sync.WaitGroup
+	for c := range clients {
+		d := []*opsDaemon{a, b}[c%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				reg := fmt.Sprintf("r%d-%d.example.com", c, i)
+				body := `{"registry":"` + reg + `","registry_user":"u","registry_pass":"fleet-pass-` + reg + `"}`
+				req, _ := http.NewRequest("POST", "http://"+d.addr+"/v1/registries?validate=false", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.SetBasicAuth("admin", "foobar")
+				res, err := http.DefaultClient.Do(req)
+				mu.Lock()
+				if err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode == 200 {
+						acked = append(acked, reg)
+					} else {
+						failures = append(failures, fmt.Sprintf("%s: %d", reg, res.StatusCode))
+					}
+				} else {
+					failures = append(failures, fmt.Sprintf("%s: %v", reg, err))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Errorf("writes refused: %v", failures)
+	}
+	for _, d := range []*opsDaemon{a, b} {
+		code, body := d.call(t, "GET", "/v1/registries", "admin:foobar", "")
+		var list []struct {
+			Registry string `json:"registry"`
+		}
+		if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil {
+			t.Fatalf("list on %s: %d %v", d.addr, code, err)
+		}
+		have := map[string]bool{}
+		for _, r := range list {
+			have[r.Registry] = true
+		}
+		for _, r := range acked {
+			if !have[r] {
+				t.Errorf("%s acknowledged but missing on %s", r, d.addr)
+			}
+		}
+		if len(list) != len(acked) {
+			t.Errorf("%s lists %d registries, %d were acknowledged", d.addr, len(list), len(acked))
+		}
+	}
+	body := `{"registry":"r0-0.example.com","registry_user":"u","registry_pass":"another-pass-x"}`
+	{
+		code, body := b.call(t, "POST", "/v1/registries?validate=false", "admin:foobar", body)
+		want(t, "a duplicate through the other replica", code, body, 409, "")
+	}
+}
+
+// A replica that cannot start on the database says why in one line and
+// exits 2: the database down, the wrong passphrase, a password in the URL.
+func TestFleetRefusesToStart(t *testing.T) {
+	dsn := pg.NewDatabase(t)
+	startOps(t, fleetConfig(dsn)) // the database now has its sealing salt
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, dsn, pass, want string
+	}{
+		{"unreachable", "host=" + filepath.Join(dir, "nothing") + " user=x dbname=x", "test passphrase", "anchored: database: database unreachable"},
+		{"wrong passphrase", dsn, "another passphrase", "anchored: database: database secrets are sealed with a different passphrase"},
+		{"password in the URL", "postgres://u:hunter22-db@localhost/x", "test passphrase", "database.url must not carry a password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, tc.name+".yaml")
+			if err := os.WriteFile(cfg, []byte(fleetConfig(tc.dsn)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(testbin.Path(t, "anchored"), "--config", cfg, "--vault", filepath.Join(dir, "vault"), "--socket", filepath.Join(dir, "s", "a.sock"))
+			cmd.Env = []string{"ANCHORE_VAULT_PASSPHRASE=" + tc.pass, "HOME=" + dir}
+			out, err := cmd.CombinedOutput()
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			var last string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "anchored: ") {
+					last = l
+				}
+			}
+			if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(last, tc.want) || strings.Contains(string(out), "hunter22") {
+				t.Errorf("exit %v, output:\n%s\nwant exit 2 and a line with %q", err, out, tc.want)
+			}
+		})
+	}
+}
