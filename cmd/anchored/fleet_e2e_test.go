@@ -194,3 +194,54 @@ func TestFleetRefusesToStart(t *testing.T) {
 		})
 	}
 }
+
+// storeCopyRun runs anchored store copy and returns its exit code and output.
+func storeCopyRun(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(testbin.Path(t, "anchored"), append([]string{"--config", filepath.Join(t.TempDir(), "none.yaml"), "store", "copy"}, args...)...)
+	cmd.Env = env
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// A vault's state copied to PostgreSQL serves the same logins and entries
+// from a replica there, and copies back into a new vault; a copy into a
+// store that holds records is refused and changes nothing.
+func TestStoreCopy(t *testing.T) {
+	d := startOps(t, "")
+	code, body := d.call(t, "POST", "/v1/accounts", "admin:foobar", `{"name":"team1"}`)
+	want(t, "account", code, body, 200, "")
+	code, body = d.call(t, "POST", "/v1/accounts/team1/users", "admin:foobar", `{"username":"alice","password":"alice-copy-pw"}`)
+	want(t, "user", code, body, 200, "")
+	code, body = d.call(t, "POST", "/v1/registries?validate=false", "admin:foobar", `{"registry":"reg.example.com","registry_user":"u","registry_pass":"copied-registry-pass"}`)
+	want(t, "registry", code, body, 200, "")
+	d.cmd.Process.Signal(os.Interrupt)
+	<-d.done
+
+	env := []string{"ANCHORE_VAULT_PASSPHRASE=test passphrase", "HOME=" + d.dir}
+	dsn := pg.NewDatabase(t)
+	code, out := storeCopyRun(t, env, "--from", "vault:"+d.vault, "--to", "postgres:"+dsn)
+	if code != 0 || !strings.Contains(out, "copied 2 accounts, 2 users, 1 registry entries") || !strings.Contains(out, "verified") {
+		t.Fatalf("vault to postgres: exit %d\n%s", code, out)
+	}
+	code, out = storeCopyRun(t, env, "--from", "vault:"+d.vault, "--to", "postgres:"+dsn)
+	if code != 1 || !strings.Contains(out, "not empty") {
+		t.Errorf("a copy into a full store: exit %d\n%s", code, out)
+	}
+	back := filepath.Join(t.TempDir(), "back", "vault")
+	code, out = storeCopyRun(t, env, "--from", "postgres:"+dsn, "--to", "vault:"+back)
+	if code != 0 || !strings.Contains(out, "copied 2 accounts, 2 users, 1 registry entries, signing secret: false; the copy verified") {
+		t.Errorf("postgres to a new vault: exit %d\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"--from", "file:/x", "--to", "postgres:" + dsn}, {"--from", "vault:" + back, "--to", "postgres://u:hunter22@h/db"}} {
+		if code, out := storeCopyRun(t, env, bad...); code != 2 || strings.Contains(out, "hunter22") {
+			t.Errorf("store copy %q: exit %d\n%s", bad, code, out)
+		}
+	}
+
+	r := startOps(t, fleetConfig(dsn))
+	code, _ = r.call(t, "GET", "/v1/account", "alice:alice-copy-pw", "")
+	want(t, "alice on the copy", code, "", 200, "")
+	code, body = r.call(t, "GET", "/v1/registries", "admin:foobar", "")
+	want(t, "registries on the copy", code, body, 200, "reg.example.com")
+}

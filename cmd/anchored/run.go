@@ -73,6 +73,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 		}
 	}
+	for _, sub := range cmd.Commands {
+		if sub.Name != anchoredcli.StoreCommand {
+			continue
+		}
+		for _, c := range sub.Commands {
+			if c.Name == anchoredcli.StoreCopyCommand {
+				c.Action = func(ctx context.Context, cmd *cli.Command) error { return storeCopy(ctx, cmd, getenv, stdout) }
+			}
+		}
+	}
 	cmd.Writer = stdout // --help and --version
 	cmd.ErrWriter = stderr
 	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {} // we choose the exit code

@@ -270,6 +270,17 @@ func (s *Store) registries(ctx context.Context, account string) ([]registries.En
 	})
 }
 
+// RegistryAccounts returns the accounts that have registry entries,
+// sorted (for copying a whole store).
+func (s *Store) RegistryAccounts(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT account COLLATE "C" FROM registries ORDER BY 1`)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return out, s.wrap(err)
+}
+
 // GetRegistry implements registries.Store.
 func (s *Store) GetRegistry(ctx context.Context, account, key string) (registries.Entry, error) {
 	list, err := s.registries(ctx, account)

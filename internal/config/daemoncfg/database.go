@@ -25,8 +25,9 @@ type Database struct {
 // keywordPassword finds password= in a keyword/value connection string.
 var keywordPassword = regexp.MustCompile(`(^|\s)password\s*=`)
 
-// validateStore checks store and the database block.
-func validateStore(cfg config.File) []error {
+// ValidateStore checks store and the database block (Validate runs it;
+// anchored store copy too, for the URLs it is given).
+func ValidateStore(cfg config.File) []error {
 	var errs []error
 	switch cfg.Store {
 	case config.StoreVault:

@@ -29,7 +29,7 @@ func TestValidateStore(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Defaults()
 			cfg.Store, cfg.Database = tc.store, tc.db
-			errs := validateStore(cfg)
+			errs := ValidateStore(cfg)
 			switch {
 			case tc.want == "" && len(errs) > 0:
 				t.Errorf("valid config refused: %v", errs)
