@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -244,4 +246,46 @@ func TestStoreCopy(t *testing.T) {
 	want(t, "alice on the copy", code, "", 200, "")
 	code, body = r.call(t, "GET", "/v1/registries", "admin:foobar", "")
 	want(t, "registries on the copy", code, body, 200, "reg.example.com")
+}
+
+// make run-fleet's script, on free ports and a temp directory: both
+// replicas answer, a token from A is accepted by B, and a stop leaves
+// nothing running.
+func TestMakeRunFleet(t *testing.T) {
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(filepath.Join(repoRoot(t), "scripts", "run-fleet.sh"))
+	cmd.Env = append(os.Environ(), "ANCHORED_BIN="+testbin.Path(t, "anchored"), "ANCHORED_STATE="+filepath.Join(t.TempDir(), "state"),
+		"ANCHORED_HTTP_A="+addrA, "ANCHORED_HTTP_B="+addrB)
+	p := start(t, cmd)
+	a, b := &opsDaemon{daemonProc: p, addr: addrA}, &opsDaemon{daemonProc: p, addr: addrB}
+	deadline := time.Now().Add(60 * time.Second)
+	for _, d := range []*opsDaemon{a, b} {
+		for {
+			res, err := http.Get("http://" + d.addr + "/health")
+			if err == nil {
+				res.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s did not answer: %v\n%s", d.addr, err, p.stderr())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if code := bearer(t, b, tokenFrom(t, a, "admin", "foobar")); code != 200 {
+		t.Errorf("A's token on B: %d", code)
+	}
+	if !strings.Contains(p.stderr(), "a token from A is accepted by B") {
+		t.Errorf("make run-fleet does not say what to try:\n%s", p.stderr())
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-p.done; err != nil {
+		t.Errorf("run-fleet after SIGTERM: %v\n%s", err, p.stderr())
+	}
+	for _, addr := range []string{addrA, addrB} {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("%s still answers after the stop", addr)
+		}
+	}
 }
