@@ -155,10 +155,104 @@ func TestFleetOnPostgres(t *testing.T) {
 			t.Errorf("%s lists %d registries, %d were acknowledged", d.addr, len(list), len(acked))
 		}
 	}
+	// A registry change and an account disable on one replica are seen
+	// by the other within a second.
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: not seen by the other replica within a second", what)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if code, _ := a.call(t, "GET", "/v1/registries/r1-0.example.com", "admin:foobar", ""); code != 200 {
+		t.Fatalf("get on A: %d", code)
+	}
+	if code, body := b.call(t, "DELETE", "/v1/registries/r1-0.example.com", "admin:foobar", ""); code != 200 {
+		t.Fatalf("delete on B: %d %s", code, body)
+	}
+	eventually("a registry deleted on B", func() bool {
+		code, _ := a.call(t, "GET", "/v1/registries/r1-0.example.com", "admin:foobar", "")
+		return code == 404
+	})
+	if code, _ := b.call(t, "GET", "/v1/account", "alice:alice-password-2", ""); code != 200 {
+		t.Fatalf("alice on B: %d", code)
+	}
+	if code, body := a.call(t, "PUT", "/v1/accounts/team1/state", "admin:foobar", `{"state":"disabled"}`); code != 200 {
+		t.Fatalf("disable on A: %d %s", code, body)
+	}
+	eventually("an account disabled on A", func() bool {
+		code, _ := b.call(t, "GET", "/v1/account", "alice:alice-password-2", "")
+		return code == 401 || code == 403
+	})
+
 	body := `{"registry":"r0-0.example.com","registry_user":"u","registry_pass":"another-pass-x"}`
 	{
 		code, body := b.call(t, "POST", "/v1/registries?validate=false", "admin:foobar", body)
 		want(t, "a duplicate through the other replica", code, body, 409, "")
+	}
+}
+
+// SIGKILL of one replica while clients write through both loses no
+// write either acknowledged.
+func TestFleetReplicaKilled(t *testing.T) {
+	dsn := pg.NewDatabase(t)
+	a := startOps(t, fleetConfig(dsn))
+	b := startOps(t, fleetConfig(dsn))
+	var mu sync.Mutex
+	var acked []string
+	ackedOnB := make(chan struct{}, 100)
+	var wg sync.WaitGroup
+	for c := range 8 {
+		d := []*opsDaemon{a, b}[c%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				reg := fmt.Sprintf("k%d-%d.example.com", c, i)
+				req, _ := http.NewRequest("POST", "http://"+d.addr+"/v1/registries?validate=false",
+					strings.NewReader(`{"registry":"`+reg+`","registry_user":"u","registry_pass":"killed-pass-`+reg+`"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.SetBasicAuth("admin", "foobar")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					continue // B is gone: not acknowledged
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					mu.Lock()
+					acked = append(acked, reg)
+					mu.Unlock()
+					if d == b {
+						select {
+						case ackedOnB <- struct{}{}:
+						default:
+						}
+					}
+				}
+			}
+		}()
+	}
+	for range 5 { // B has acknowledged some: kill it mid-stream
+		<-ackedOnB
+	}
+	b.cmd.Process.Kill()
+	wg.Wait()
+	code, body := a.call(t, "GET", "/v1/registries", "admin:foobar", "")
+	if code != 200 {
+		t.Fatalf("list on A: %d", code)
+	}
+	for _, r := range acked {
+		if !strings.Contains(body, `"`+r+`"`) {
+			t.Errorf("%s was acknowledged and is lost", r)
+		}
+	}
+	if len(acked) < 5 {
+		t.Errorf("only %d writes acknowledged", len(acked))
 	}
 }
 
