@@ -124,41 +124,54 @@ func through[K comparable, V any](ctx context.Context, s *Store, c *cache[K, V],
 	return v, nil
 }
 
-// listen holds the notification connection, reconnecting with backoff;
-// each (re)connection drops every cache, since notifications may have
-// been missed while it was down.
-func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
+// subscribe opens the notification connection and listens on channel.
+func subscribe(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		conn.Close(context.Background())
+		return nil, err
+	}
+	return conn, nil
+}
+
+// listen holds the notification connection (conn, opened by Open, so that
+// caches are valid from the first request), reconnecting with backoff
+// when it drops; each reconnection drops every cache, since notifications
+// may have been missed while it was down.
+func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn) {
 	defer close(s.done)
+	s.listening.Store(true)
 	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, cfg)
-		if s.listening.Swap(false) {
-			backoff = 50 * time.Millisecond // it was up: start over
-		}
+	for {
+		err := s.receive(ctx, conn)
+		conn.Close(context.Background())
+		s.listening.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
-		s.log.Warn("database change notifications lost; caches fall back to bounded staleness", "err", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
+		s.log.Warn("database change notifications lost; caches fall back to bounded staleness", "err", err)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			if conn, err = subscribe(ctx, cfg); err == nil {
+				break
+			}
+			backoff = min(backoff*2, 2*time.Second)
 		}
-		backoff = min(backoff*2, 2*time.Second)
+		backoff = 50 * time.Millisecond
+		s.caches.all()
+		s.listening.Store(true)
+		s.log.Info("database change notifications restored")
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return err
-	}
-	s.caches.all()
-	s.listening.Store(true)
+func (s *Store) receive(ctx context.Context, conn *pgx.Conn) error {
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

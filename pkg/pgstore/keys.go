@@ -39,8 +39,9 @@ func (s *Store) signingKeys(ctx context.Context, q interface {
 			return k, err
 		}
 		if until != nil {
-			k.VerifyUntil = *until
+			k.VerifyUntil = until.UTC()
 		}
+		k.CreatedAt = k.CreatedAt.UTC()
 		var err error
 		if k.Private, err = s.seal.open(sealed, adSigningKey(k.KID)); err != nil {
 			return k, fmt.Errorf("signing key %q: %w", k.KID, err)

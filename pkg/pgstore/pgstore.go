@@ -122,9 +122,14 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	conn, err := subscribe(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%w: listen for changes: %w", ErrUnreachable, err)
+	}
 	lctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
-	go s.listen(lctx, cfg.ConnConfig.Copy())
+	go s.listen(lctx, cfg.ConnConfig.Copy(), conn)
 	return s, nil
 }
 

@@ -4,12 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/tokenserver"
 )
+
+// utc gives times in UTC, as the vault store does: pgx returns
+// timestamptz in the process's local zone.
+func utc(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = t.UTC()
+	}
+}
 
 const accountCols = `name, email, type, state, created_at, last_updated`
 
@@ -19,6 +28,7 @@ func scanAccount(row pgx.Row) (tokenserver.Account, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = tokenserver.ErrNotFound
 	}
+	utc(&a.CreatedAt, &a.LastUpdated)
 	return a, err
 }
 
@@ -100,6 +110,7 @@ func (s *Store) scanUser(row pgx.Row) (tokenserver.User, error) {
 	if err != nil {
 		return u, err
 	}
+	utc(&u.CreatedAt, &u.LastUpdated)
 	if sealed != nil {
 		if u.Password, err = s.seal.openString(sealed, adUserPassword(u.Username)); err != nil {
 			return u, fmt.Errorf("user %q password: %w", u.Username, err)
@@ -244,6 +255,7 @@ func (s *Store) scanEntry(account string, row pgx.Row) (registries.Entry, error)
 	if err != nil {
 		return e, err
 	}
+	utc(&e.CreatedAt, &e.LastUpdated)
 	if e.Pass, err = s.seal.openString(sealed, adRegistry(account, e.Registry)); err != nil {
 		return e, fmt.Errorf("registry %q password: %w", e.Registry, err)
 	}
