@@ -59,6 +59,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxConns caps the pool (default pgxpool's).
 	MaxConns int32
+	// noListen leaves the notification connection down for good (tests
+	// of the bounded-staleness fallback; export_test.go).
+	noListen bool
 }
 
 // Store is the PostgreSQL store. It is safe for concurrent use; Close it.
@@ -121,6 +124,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.seal, err = s.unseal(ctx, o.Passphrase, o.LogN); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if o.noListen {
+		s.cancel, s.done = func() {}, make(chan struct{})
+		close(s.done)
+		return s, nil
 	}
 	conn, err := subscribe(ctx, cfg.ConnConfig.Copy())
 	if err != nil {
