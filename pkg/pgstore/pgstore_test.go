@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, pg)) }
 const testPassphrase = "test passphrase"
 
 // open opens a store on dsn with a cheap key derivation.
-func open(t *testing.T, dsn, passphrase string) *pgstore.Store {
+func open(t testing.TB, dsn, passphrase string) *pgstore.Store {
 	t.Helper()
 	s, err := pgstore.Open(context.Background(), pgstore.Options{DSN: dsn, Passphrase: passphrase, LogN: 10,
 		Logger: slog.New(slog.DiscardHandler)})
