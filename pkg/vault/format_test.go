@@ -141,7 +141,7 @@ func FuzzParseDocument(f *testing.F) {
 	f.Add([]byte(`{"version":1,"accounts":{},"users":{},"registries":{},"ecr_tokens":{}}`))
 	f.Add([]byte(`{"version":1,"x":[1,{"y":null}],"registries":{"a":{"r":{"registry":"r","z":"\u00e9"}}}}`))
 	f.Add([]byte(`{"version":1,"users":{"u":{"username":"u","generation":-9223372036854775808,"created_at":"2026-01-02T03:04:05.123456789+05:30"}}}`))
-	f.Add([]byte(`{"version":2,"accounts":[]}`))
+	f.Add([]byte(`{"version":3,"accounts":[]}`))
 	f.Add([]byte(`{"version":1,"accounts":{"a":null}}`))
 	f.Add([]byte(`{"version":1,"Version":3,"version_":{}}`))
 	f.Add([]byte(`[]`))

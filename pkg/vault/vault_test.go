@@ -561,7 +561,7 @@ func TestNewerVersionNeverRewritten(t *testing.T) {
 	path := newVaultPath(t)
 	v := mustCreate(t, path, fullDocument())
 	// A newer build replaces the file while v has it open.
-	newer := sealRaw(t, path, []byte(`{"version":2,"accounts":"a different shape"}`), testPass, testFactor)
+	newer := sealRaw(t, path, []byte(`{"version":3,"accounts":"a different shape"}`), testPass, testFactor)
 
 	err := v.Update(ctx, func(d *Document) error { d.SigningSecret = "x"; return nil })
 	if !errors.Is(err, ErrNewerVersion) {
@@ -579,10 +579,10 @@ func TestNewerVersionNeverRewritten(t *testing.T) {
 	if got := v.Document().SigningSecret; got != fullDocument().SigningSecret {
 		t.Errorf("the failed Update replaced the Vault's document")
 	}
-	if _, err := ParseDocument([]byte(`{"version":2}`)); !errors.Is(err, ErrNewerVersion) {
+	if _, err := ParseDocument([]byte(`{"version":3}`)); !errors.Is(err, ErrNewerVersion) {
 		t.Errorf("ParseDocument: err = %v, want %v", err, ErrNewerVersion)
 	}
-	if _, err := (&Document{Version: 2}).Marshal(); !errors.Is(err, ErrNewerVersion) {
+	if _, err := (&Document{Version: 3}).Marshal(); !errors.Is(err, ErrNewerVersion) {
 		t.Errorf("Marshal of version 2: err = %v, want %v", err, ErrNewerVersion)
 	}
 }
