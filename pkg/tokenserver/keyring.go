@@ -163,9 +163,10 @@ func newRingKey(kid string, key SigningKey, issuer string, verifyUntil time.Time
 			return nil, errors.New("no signing key")
 		}
 		k.secret = key.Secret
-		sk = jose.SigningKey{Algorithm: jose.HS256, Key: jose.JSONWebKey{Key: key.Secret, KeyID: kid, Algorithm: string(jose.HS256)}}
+		sk = jose.SigningKey{Algorithm: jose.HS256, Key: key.Secret}
 	}
-	s, err := jose.NewSigner(sk, (&jose.SignerOptions{}).WithType("JWT"))
+	// go-jose writes the kid of a JSONWebKey for key pairs only.
+	s, err := jose.NewSigner(sk, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
 	if err != nil {
 		return nil, fmt.Errorf("token signer: %w", err)
 	}
@@ -288,7 +289,8 @@ type keyReloader struct {
 	changed atomic.Bool // the store reported a change
 	mu      sync.Mutex  // one reload at a time
 	lastKID time.Time   // the last reload for an unknown kid (wall clock)
-	failing bool        // the last reload failed (logged once per streak)
+	minKID  time.Duration
+	failing bool // the last reload failed (logged once per streak)
 }
 
 // install replaces the ring. A ring without some key of the old one
@@ -347,7 +349,7 @@ func (t *tokens) reloadForKID(ctx context.Context, kid string) *keyring {
 	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	if r := t.ring.Load(); r.byKID[kid] != nil || time.Since(rl.lastKID) < minKIDReload {
+	if r := t.ring.Load(); r.byKID[kid] != nil || time.Since(rl.lastKID) < rl.minKID {
 		return r // loaded meanwhile, or reloaded too recently
 	}
 	rl.lastKID = time.Now()
@@ -383,7 +385,7 @@ func newStoreTokens(ctx context.Context, store Store, issuer string, generate fu
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	t := &tokens{issuer: issuer, reload: &keyReloader{store: store, issuer: issuer, log: log}}
+	t := &tokens{issuer: issuer, reload: &keyReloader{store: store, issuer: issuer, log: log, minKID: minKIDReload}}
 	t.ring.Store(r)
 	if n, ok := store.(KeysNotifier); ok {
 		n.OnSigningKeysChange(func() { t.reload.changed.Store(true) })
