@@ -29,8 +29,9 @@ import (
 // one key, and does not rotate here.
 
 // ErrKeysConfigured: rotation asked of a server whose key is configured.
-var ErrKeysConfigured = errors.New("the signing key comes from the configuration (keys.private_key_path or keys.secret): " +
-	"rotate it by replacing the files and restarting, or remove keys.* to let anchored keep rotating keys in its store")
+var ErrKeysConfigured = errors.New("the signing key comes from the configuration (keys.secret, keys.secret_file or the key pair files): " +
+	"change it there and restart anchored (tokens signed with the old key then stop verifying), " +
+	"or remove them to let anchored keep its keys in its store and rotate them")
 
 // Algorithms anchored generates keys for.
 var generatedAlgs = []jose.SignatureAlgorithm{jose.HS256, jose.RS256, jose.ES256}
@@ -121,6 +122,10 @@ func thumbprint(pub crypto.PublicKey, alg string) (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
+
+// ConfiguredKID is the kid of a configured key: the thumbprint of a key
+// pair, derived from the secret for HS256.
+func ConfiguredKID(key SigningKey) string { return configuredKID(key) }
 
 func configuredKID(key SigningKey) string {
 	if key.Private != nil {
