@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	}
 	setKeysActions(cmd, getenv, stdout) // keys.go
-	cmd.Writer = stdout // --help and --version
+	cmd.Writer = stdout                 // --help and --version
 	cmd.ErrWriter = stderr
 	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {} // we choose the exit code
 	cmd.Action = func(ctx context.Context, cmd *cli.Command) error {
