@@ -56,6 +56,8 @@ func membersInDoc(t *testing.T) map[string][]string {
 			section = "registry"
 		case strings.HasPrefix(line, "### ECR token"):
 			section = "ecr_token"
+		case strings.HasPrefix(line, "### Signing key"):
+			section = "signing_key"
 		case strings.HasPrefix(line, "#"):
 			section = ""
 		}
@@ -100,11 +102,12 @@ func TestFileMatchesFormatDoc(t *testing.T) {
 	}
 
 	records := map[string]any{
-		"document":  got,
-		"account":   firstRecord(got["accounts"]),
-		"user":      firstRecord(got["users"]),
-		"registry":  firstRecord(firstRecord(got["registries"])),
-		"ecr_token": firstRecord(got["ecr_tokens"]),
+		"document":    got,
+		"account":     firstRecord(got["accounts"]),
+		"user":        firstRecord(got["users"]),
+		"registry":    firstRecord(firstRecord(got["registries"])),
+		"ecr_token":   firstRecord(got["ecr_tokens"]),
+		"signing_key": firstRecord(got["signing_keys"]),
 	}
 	tables := membersInDoc(t)
 	for kind, rec := range records {
