@@ -116,7 +116,9 @@ type keysWatch struct {
 }
 
 func (w *keysWatch) saw(d *vault.Document) {
-	if d == nil || w.doc.Swap(d) == d {
+	// A load first: the swap's write on every request would bounce the
+	// cache line between cores.
+	if d == nil || w.doc.Load() == d || w.doc.Swap(d) == d {
 		return
 	}
 	fp := keysFingerprint(d)
