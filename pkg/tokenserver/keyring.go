@@ -289,7 +289,6 @@ const (
 // keyReloader reloads the ring of keys kept in the Store.
 type keyReloader struct {
 	store   Store
-	issuer  string
 	log     *slog.Logger
 	changed atomic.Bool // the store reported a change
 	mu      sync.Mutex  // one reload at a time
@@ -390,7 +389,7 @@ func newStoreTokens(ctx context.Context, store Store, issuer string, generate fu
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	t := &tokens{issuer: issuer, reload: &keyReloader{store: store, issuer: issuer, log: log, minKID: minKIDReload}}
+	t := &tokens{issuer: issuer, reload: &keyReloader{store: store, log: log, minKID: minKIDReload}}
 	t.ring.Store(r)
 	if n, ok := store.(KeysNotifier); ok {
 		n.OnSigningKeysChange(func() { t.reload.changed.Store(true) })

@@ -269,6 +269,12 @@ func TestRotateConfiguredKey(t *testing.T) {
 	if d := e.vault.Document(); d != before || len(d.SigningKeys) != 0 || d.Version != vault.BaseVersion {
 		t.Errorf("a refused rotation wrote the vault (version %d, %d keys)", d.Version, len(d.SigningKeys))
 	}
+	off := newEnv(t, Config{})
+	wantAnchoreError(t, "rotate with OAuth off", off.do("POST", "/v1/keys/rotate", "admin:foobar", ""), 409,
+		"Oauth not enabled in configuration: there are no signing keys")
+	if d := off.vault.Document(); len(d.SigningKeys) != 0 || d.SigningSecret != "" {
+		t.Error("a rotation with OAuth off wrote a key")
+	}
 	var kr keysResponse
 	e.do("GET", "/v1/keys", "admin:foobar", "").json(t, &kr)
 	tok := e.token("admin", "foobar")
