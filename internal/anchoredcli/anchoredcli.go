@@ -37,6 +37,32 @@ func Command() *cli.Command {
 			Name:   ECRCommand,
 			Usage:  "answer one ECR request of docker-credential-anchore (JSON on stdin and stdout)",
 			Hidden: true,
+		}, keysCommand()},
+	}
+}
+
+// KeysCommand and its subcommands manage the token signing keys kept in
+// the store; their actions are set by cmd/anchored.
+const (
+	KeysCommand = "keys"
+	KeysRotate  = "rotate"
+	KeysList    = "list"
+)
+
+func keysCommand() *cli.Command {
+	return &cli.Command{
+		Name:  KeysCommand,
+		Usage: "manage the token signing keys anchored keeps in its store",
+		Description: "The keys are read from the store the daemon uses (the vault, opened with the daemon's passphrase\n" +
+			"sources). A running anchored picks a change up by itself.",
+		Commands: []*cli.Command{{
+			Name:      KeysRotate,
+			Usage:     "make a new signing key; the previous ones verify until the longest token lifetime has passed",
+			UsageText: "anchored [--config F] [--vault F] [--passphrase-file F] keys rotate",
+		}, {
+			Name:      KeysList,
+			Usage:     "list the signing keys: kid, algorithm, and which signs or until when it verifies",
+			UsageText: "anchored [--config F] [--vault F] [--passphrase-file F] keys list",
 		}},
 	}
 }

@@ -41,7 +41,22 @@ func newVault(t *testing.T) *vault.Vault {
 // password is foobar.
 func newEnv(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, vault: newVault(t), now: time.Now()}
+	return newEnvOn(t, cfg, newVault(t))
+}
+
+// newEnvOn starts a server on v: two on handles of one vault file are two
+// daemons sharing it.
+func newEnvOn(t *testing.T, cfg Config, v *vault.Vault) *testEnv {
+	t.Helper()
+	e := newEnvOnStore(t, cfg, NewVaultStore(v))
+	e.vault = v
+	return e
+}
+
+// newEnvOnStore starts a server on st (its vault field is nil).
+func newEnvOnStore(t *testing.T, cfg Config, st Store) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, now: time.Now()}
 	e.hasher = passhash.NewCounting(passhash.New(passhash.WithLogN(4)))
 	cfg.Hasher = e.hasher
 	if cfg.Logger == nil {
@@ -50,7 +65,7 @@ func newEnv(t *testing.T, cfg Config) *testEnv {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return e.now }
 	}
-	srv, err := New(context.Background(), cfg, NewVaultStore(e.vault))
+	srv, err := New(context.Background(), cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 type VaultStore struct {
 	v      *vault.Vault
 	byUUID atomic.Pointer[uuidIndex]
+	keys   keysWatch // vaultkeys.go
 	// The registry entries: pkg/registries' vault store, reading through
 	// doc so that a request refreshes once.
 	*registries.VaultStore
@@ -46,7 +47,9 @@ func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
 	if f != nil {
 		f.Store(true)
 	}
-	return s.v.Document(), nil
+	d := s.v.Document()
+	s.keys.saw(d)
+	return d, nil
 }
 
 type freshKey struct{}
@@ -263,34 +266,6 @@ func (s *VaultStore) DeleteUser(ctx context.Context, username string) error {
 		delete(d.Users, username)
 		return nil
 	})
-}
-
-// SigningSecret implements Store.
-func (s *VaultStore) SigningSecret(ctx context.Context, generate func() (string, error)) (string, error) {
-	d, err := s.doc(ctx)
-	if err != nil {
-		return "", err
-	}
-	if d.SigningSecret != "" {
-		return d.SigningSecret, nil
-	}
-	var secret string
-	err = s.v.Update(ctx, func(d *vault.Document) error {
-		if d.SigningSecret != "" { // another process won the race
-			secret = d.SigningSecret
-			return errKeep
-		}
-		g, err := generate()
-		if err != nil {
-			return err
-		}
-		d.SigningSecret, secret = g, g
-		return nil
-	})
-	if err == errKeep {
-		err = nil
-	}
-	return secret, err
 }
 
 // errKeep aborts an update that found nothing to do.
