@@ -160,6 +160,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	if cfg.Metrics.Listen != "" {
 		m = metrics.New(version.Version)
 		observer = m
+		st.OnReload(m.VaultReload)
 		guard = m.WrapPasswordCheck(guard)
 		aws = m.AWS(aws)
 		ecrCache = m.Cache(ecr.NewMemoryCache())

@@ -62,6 +62,45 @@ func TestVaultStore(t *testing.T) {
 	}
 }
 
+// TestVaultStoreOnReload: the reload hook hears a change made through
+// another handle (another process) once, and nothing for reads of an
+// unchanged file or for this handle's own writes.
+func TestVaultStoreOnReload(t *testing.T) {
+	ctx := context.Background()
+	v1 := newVault(t)
+	v2, err := vault.Open(ctx, v1.Path(), "test passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := NewVaultStore(v1), NewVaultStore(v2)
+	var oks, fails int
+	s1.OnReload(func(ok bool) {
+		if ok {
+			oks++
+		} else {
+			fails++
+		}
+	})
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := s1.CreateAccount(ctx, Account{Name: "own", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
+		t.Fatal(err)
+	}
+	s1.ListAccounts(ctx)
+	if oks != 0 || fails != 0 {
+		t.Fatalf("own write and unchanged reads: %d reloads, %d failures; want none", oks, fails)
+	}
+	if err := s2.CreateAccount(ctx, Account{Name: "other", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.GetAccount(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	s1.ListAccounts(ctx)
+	if oks != 1 || fails != 0 {
+		t.Errorf("after another handle's write: %d reloads, %d failures; want 1, 0", oks, fails)
+	}
+}
+
 // TestVaultStoreLegacySecret: a version 1 vault's signing_secret is one
 // HS256 key with a kid derived from it, left as it is until a rotation
 // moves it into signing_keys (format 2), where it keeps its kid.

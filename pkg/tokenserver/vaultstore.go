@@ -18,6 +18,10 @@ type VaultStore struct {
 	v      *vault.Vault
 	byUUID atomic.Pointer[uuidIndex]
 	keys   keysWatch // vaultkeys.go
+	// onReload, if set, hears every re-read of the file that another
+	// process changed (true) and every refresh that failed (false): the
+	// daemon's vault reload metric.
+	onReload func(ok bool)
 	// The registry entries: pkg/registries' vault store, reading through
 	// doc so that a request refreshes once.
 	*registries.VaultStore
@@ -32,6 +36,12 @@ func NewVaultStore(v *vault.Vault) *VaultStore {
 
 var _ Store = (*VaultStore)(nil)
 
+// OnReload sets fn to hear each reload of the vault file after another
+// process changed it (ok) and each refresh that failed (not ok: the file
+// went missing, or its new contents do not open). Call it before the store
+// is used.
+func (s *VaultStore) OnReload(fn func(ok bool)) { s.onReload = fn }
+
 func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
 	// One stat per request is enough to see other processes' writes; a
 	// request reads the store several times (user, account, record), and
@@ -41,7 +51,11 @@ func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
 	if f != nil && f.Load() {
 		return s.v.Document(), nil
 	}
-	if _, err := s.v.Refresh(ctx); err != nil {
+	changed, err := s.v.Refresh(ctx)
+	if s.onReload != nil && (changed || err != nil) {
+		s.onReload(err == nil)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("refresh vault: %w", err)
 	}
 	if f != nil {
