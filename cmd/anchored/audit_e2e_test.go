@@ -67,7 +67,7 @@ func TestAuditEvents(t *testing.T) {
 	const reg = "/v1/registries/reg.example:5000"
 	steps := []step{
 		// At start: OAuth on and no key configured, so one is generated.
-		{nil, "key.generate", "", "signing_secret", "internal", "success", ""},
+		{nil, "key.generate", "", "signing_key", "internal", "success", ""},
 		{token("admin", "foobar"), "token.issue", "admin", "", "tcp", "success", ""},
 		{token("admin", "wrong-password"), "token.issue", "", "", "tcp", "failure", ""},
 		{api("POST", "/v1/accounts", admin, `{"name":"team1"}`), "account.create", "admin", "team1", "tcp", "success", ""},

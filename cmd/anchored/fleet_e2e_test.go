@@ -326,7 +326,7 @@ func TestStoreCopy(t *testing.T) {
 	}
 	back := filepath.Join(t.TempDir(), "back", "vault")
 	code, out = storeCopyRun(t, env, "--from", "postgres:"+dsn, "--to", "vault:"+back)
-	if code != 0 || !strings.Contains(out, "copied 2 accounts, 2 users, 1 registry entries, signing secret: false; the copy verified") {
+	if code != 0 || !strings.Contains(out, "copied 2 accounts, 2 users, 1 registry entries, 0 signing keys; the copy verified") {
 		t.Errorf("postgres to a new vault: exit %d\n%s", code, out)
 	}
 	for _, bad := range [][]string{{"--from", "file:/x", "--to", "postgres:" + dsn}, {"--from", "vault:" + back, "--to", "postgres://u:hunter22@h/db"}} {

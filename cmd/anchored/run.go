@@ -55,6 +55,17 @@ func noStart(errs ...error) error { return &exitError{code: exitNoStart, lines: 
 var errNoPassphrase = errors.New("no vault passphrase: set --passphrase-file, passphrase_file, " +
 	passphrase.EnvFile + " or " + passphrase.EnvPassphrase + ", or LoadCredential=" + passphrase.CredentialName + " under systemd")
 
+// findPassphrase is the vault passphrase from the daemon's sources.
+func findPassphrase(paths config.Paths, getenv func(string) string) (string, passphrase.Where, error) {
+	pass, where, err := passphrase.Find(passphrase.Source{File: paths.PassphraseFile, Getenv: getenv})
+	if errors.Is(err, passphrase.ErrNone) {
+		// ErrNone's own text is the helper's ("start anchored, or ..."),
+		// which is wrong advice from the daemon itself.
+		return "", where, errNoPassphrase
+	}
+	return pass, where, err
+}
+
 // gracePeriod bounds how long a stop waits for requests in flight.
 const gracePeriod = 30 * time.Second
 
@@ -83,7 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			}
 		}
 	}
-	cmd.Writer = stdout // --help and --version
+	setKeysActions(cmd, getenv, stdout) // keys.go
+	cmd.Writer = stdout                 // --help and --version
 	cmd.ErrWriter = stderr
 	cmd.ExitErrHandler = func(context.Context, *cli.Command, error) {} // we choose the exit code
 	cmd.Action = func(ctx context.Context, cmd *cli.Command) error {
@@ -126,12 +138,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	}
 	log := newLogger(cfg.LogFormat, stderr)
 
-	pass, where, err := passphrase.Find(passphrase.Source{File: paths.PassphraseFile, Getenv: getenv})
-	if errors.Is(err, passphrase.ErrNone) {
-		// ErrNone's own text is the helper's ("start anchored, or ..."),
-		// which is wrong advice from the daemon itself.
-		return noStart(errNoPassphrase)
-	}
+	pass, where, err := findPassphrase(paths, getenv)
 	if err != nil {
 		return noStart(err)
 	}
@@ -156,6 +163,9 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	if cfg.Metrics.Listen != "" {
 		m = metrics.New(version.Version)
 		observer = m
+		if vs, ok := st.(*tokenserver.VaultStore); ok {
+			vs.OnReload(m.VaultReload)
+		}
 		guard = m.WrapPasswordCheck(guard)
 		aws = m.AWS(aws)
 		ecrCache = m.Cache(ecr.NewMemoryCache())
@@ -172,6 +182,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
 		Issuer:          ua.OAuth.Issuer,
 		Key:             key,
+		KeyAlgorithm:    cfg.Keys.Algorithm,
 		HashedPasswords: ua.HashedPassword,
 		Version:         version.Version,
 		Logger:          log,

@@ -37,7 +37,7 @@ func Command() *cli.Command {
 			Name:   ECRCommand,
 			Usage:  "answer one ECR request of docker-credential-anchore (JSON on stdin and stdout)",
 			Hidden: true,
-		}, storeCommand()},
+		}, keysCommand(), storeCommand()},
 	}
 }
 
@@ -53,13 +53,39 @@ func storeCommand() *cli.Command {
 		Usage: "move the daemon's state between the vault file and PostgreSQL",
 		Commands: []*cli.Command{{
 			Name:  StoreCopyCommand,
-			Usage: "copy every account, user, registry entry and the signing secret into a new, empty store, then verify the copy",
+			Usage: "copy every account, user, registry entry and signing key into a new, empty store, then verify the copy",
 			UsageText: "anchored [--config F] [--passphrase-file F] store copy --from vault:PATH|postgres:URL --to vault:PATH|postgres:URL\n" +
 				"The database password comes from database.password_file or $CREDENTIALS_DIRECTORY/database-password, never from the URL.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "from", Usage: "the store to read: vault:PATH or postgres:URL", Required: true},
 				&cli.StringFlag{Name: "to", Usage: "the new store to write: vault:PATH (made if missing) or postgres:URL", Required: true},
 			},
+		}},
+	}
+}
+
+// KeysCommand and its subcommands manage the token signing keys kept in
+// the store; their actions are set by cmd/anchored.
+const (
+	KeysCommand = "keys"
+	KeysRotate  = "rotate"
+	KeysList    = "list"
+)
+
+func keysCommand() *cli.Command {
+	return &cli.Command{
+		Name:  KeysCommand,
+		Usage: "manage the token signing keys anchored keeps in its store",
+		Description: "The keys are read from the store the daemon uses (the vault, opened with the daemon's passphrase\n" +
+			"sources). A running anchored picks a change up by itself.",
+		Commands: []*cli.Command{{
+			Name:      KeysRotate,
+			Usage:     "make a new signing key; the previous ones verify until the longest token lifetime has passed",
+			UsageText: "anchored [--config F] [--vault F] [--passphrase-file F] keys rotate",
+		}, {
+			Name:      KeysList,
+			Usage:     "list the signing keys: kid, algorithm, and which signs or until when it verifies",
+			UsageText: "anchored [--config F] [--vault F] [--passphrase-file F] keys list",
 		}},
 	}
 }

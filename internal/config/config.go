@@ -118,6 +118,10 @@ type Keys struct {
 	SecretFile     string `yaml:"secret_file"`
 	PublicKeyPath  string `yaml:"public_key_path"`
 	PrivateKeyPath string `yaml:"private_key_path"`
+	// Algorithm (ours) is the algorithm of the keys anchored generates,
+	// keeps in its store and rotates when none of the above is set:
+	// HS256 (the default), RS256 or ES256.
+	Algorithm string `yaml:"algorithm"`
 }
 
 // Defaults returns the built-in defaults (the per-user column of SPEC 1 is

@@ -235,13 +235,13 @@ func TestVaultRefusesBadFiles(t *testing.T) {
 	r.SetWorkFactor(10)
 	var newer bytes.Buffer
 	w, _ := age.Encrypt(&newer, r)
-	w.Write([]byte(`{"version":2}`))
+	w.Write([]byte(`{"version":3}`))
 	w.Close()
 	h.write(p, newer.String())
 	expect(t, h.run(nil, "vault", "status"), 2, "",
-		"Error: open vault: "+p+": vault was written by a newer version (format 2; this build knows up to 1) (upgrade docker-credential-anchore and anchored)\n")
+		"Error: open vault: "+p+": vault was written by a newer version (format 3; this build knows up to 2) (upgrade docker-credential-anchore and anchored)\n")
 	expect(t, h.run(nil, "vault", "passwd", "--new-passphrase-file", newPF), 2, "",
-		"Error: open vault: "+p+": vault was written by a newer version (format 2; this build knows up to 1) (upgrade docker-credential-anchore and anchored)\n")
+		"Error: open vault: "+p+": vault was written by a newer version (format 3; this build knows up to 2) (upgrade docker-credential-anchore and anchored)\n")
 	if !bytes.Equal(h.bytes(), newer.Bytes()) {
 		t.Errorf("the newer vault changed")
 	}

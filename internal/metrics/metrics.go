@@ -25,14 +25,15 @@ import (
 
 // Metrics holds the collectors. Build one with New.
 type Metrics struct {
-	reg        *prometheus.Registry
-	requests   *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	logins     *prometheus.CounterVec
-	authCache  *prometheus.CounterVec
-	ecrFetches *prometheus.CounterVec
-	ecrCache   *prometheus.CounterVec
-	reloads    *prometheus.CounterVec
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	logins       *prometheus.CounterVec
+	authCache    *prometheus.CounterVec
+	ecrFetches   *prometheus.CounterVec
+	ecrCache     *prometheus.CounterVec
+	reloads      *prometheus.CounterVec
+	vaultReloads *prometheus.CounterVec
 }
 
 // New registers every collector; version is reported by
@@ -58,6 +59,9 @@ func New(version string) *Metrics {
 	m.ecrCache = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "anchored_ecr_token_cache_lookups_total", Help: "ECR token cache lookups, by result (hit, miss).",
 	}, []string{"result"})
+	m.vaultReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "anchored_vault_reloads_total", Help: "Re-reads of the vault file after another process changed it, by result (ok, error: the refresh failed).",
+	}, []string{"result"})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "anchored_config_reloads_total", Help: "SIGHUP reloads of the configuration and TLS certificate, by result (ok, refused).",
 	}, []string{"result"})
@@ -65,7 +69,7 @@ func New(version string) *Metrics {
 		Name: "anchored_build_info", Help: "Always 1; the labels name the build.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.authCache, m.ecrFetches, m.ecrCache, m.reloads, build,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.authCache, m.ecrFetches, m.ecrCache, m.reloads, m.vaultReloads, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every result label exists from the start, at 0, so rates work from
 	// the first scrape.
@@ -78,6 +82,7 @@ func New(version string) *Metrics {
 	}
 	for _, r := range []string{"ok", "error"} {
 		m.ecrFetches.WithLabelValues(r)
+		m.vaultReloads.WithLabelValues(r)
 	}
 	for _, r := range []string{"ok", "refused"} {
 		m.reloads.WithLabelValues(r)
@@ -111,6 +116,16 @@ func (r *route) Observe(code int, d time.Duration) {
 		c, _ = r.codes.LoadOrStore(code, r.m.requests.WithLabelValues(r.method, r.pattern, strconv.Itoa(code)))
 	}
 	c.(prometheus.Counter).Inc()
+}
+
+// VaultReload counts a re-read of the vault file (the vault store's
+// OnReload hook).
+func (m *Metrics) VaultReload(ok bool) {
+	if ok {
+		m.vaultReloads.WithLabelValues("ok").Inc()
+	} else {
+		m.vaultReloads.WithLabelValues("error").Inc()
+	}
 }
 
 // Reload counts a SIGHUP reload.

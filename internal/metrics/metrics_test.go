@@ -95,3 +95,14 @@ func TestRoutesAndECR(t *testing.T) {
 		t.Errorf("ecr fetches ok %v error %v", ok, bad)
 	}
 }
+
+// TestVaultReloads: each result is counted under its own label.
+func TestVaultReloads(t *testing.T) {
+	m := New("test")
+	m.VaultReload(true)
+	m.VaultReload(true)
+	m.VaultReload(false)
+	if ok, bad := testutil.ToFloat64(m.vaultReloads.WithLabelValues("ok")), testutil.ToFloat64(m.vaultReloads.WithLabelValues("error")); ok != 2 || bad != 1 {
+		t.Errorf("vault reloads ok %v error %v, want 2 and 1", ok, bad)
+	}
+}

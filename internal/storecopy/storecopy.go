@@ -31,12 +31,11 @@ type RegistryLister interface {
 
 // Counts reports what was copied.
 type Counts struct {
-	Accounts, Users, Registries int
-	SigningSecret               bool
+	Accounts, Users, Registries, SigningKeys int
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d accounts, %d users, %d registry entries, signing secret: %v", c.Accounts, c.Users, c.Registries, c.SigningSecret)
+	return fmt.Sprintf("%d accounts, %d users, %d registry entries, %d signing keys", c.Accounts, c.Users, c.Registries, c.SigningKeys)
 }
 
 // snapshot is everything a store holds, in a comparable form.
@@ -44,10 +43,8 @@ type snapshot struct {
 	accounts   []tokenserver.Account
 	users      []tokenserver.User
 	registries map[string][]registries.Entry
-	secret     string
+	keys       []tokenserver.KeyRecord // newest first
 }
-
-var errNoSecret = errors.New("no signing secret")
 
 func read(ctx context.Context, s tokenserver.Store) (snapshot, error) {
 	var snap snapshot
@@ -84,11 +81,7 @@ func read(ctx context.Context, s tokenserver.Store) (snapshot, error) {
 			snap.registries[n] = es
 		}
 	}
-	// Asking with a generator that fails reads the secret without making one.
-	snap.secret, err = s.SigningSecret(ctx, func() (string, error) { return "", errNoSecret })
-	if errors.Is(err, errNoSecret) {
-		snap.secret, err = "", nil
-	}
+	snap.keys, err = s.SigningKeys(ctx)
 	return snap, err
 }
 
@@ -99,7 +92,7 @@ func Copy(ctx context.Context, from, to tokenserver.Store) (Counts, error) {
 	if err != nil {
 		return c, fmt.Errorf("read the destination: %w", err)
 	}
-	if len(dst.accounts) > 0 || len(dst.registries) > 0 || dst.secret != "" {
+	if len(dst.accounts) > 0 || len(dst.registries) > 0 || len(dst.keys) > 0 {
 		return c, ErrNotEmpty
 	}
 	src, err := read(ctx, from)
@@ -126,14 +119,36 @@ func Copy(ctx context.Context, from, to tokenserver.Store) (Counts, error) {
 			c.Registries++
 		}
 	}
-	if src.secret != "" {
-		got, err := to.SigningSecret(ctx, func() (string, error) { return src.secret, nil })
-		if err != nil {
-			return c, fmt.Errorf("signing secret: %w", err)
-		}
-		c.SigningSecret = got == src.secret
+	if err := copyKeys(ctx, src.keys, to); err != nil {
+		return c, fmt.Errorf("signing keys: %w", err)
 	}
+	c.SigningKeys = len(src.keys)
 	return c, Verify(ctx, from, to)
+}
+
+// copyKeys stores keys (newest first) through the seam's two writers: the
+// oldest by EnsureSigningKey, each next by RotateSigningKey at the zero
+// time, which removes nothing and, since every key but the newest already
+// has its VerifyUntil, changes none of them.
+func copyKeys(ctx context.Context, keys []tokenserver.KeyRecord, to tokenserver.Store) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	for _, k := range keys[1:] {
+		if k.VerifyUntil.IsZero() {
+			return fmt.Errorf("key %s: an older key that still signs; rotate the source first", k.KID)
+		}
+	}
+	oldest := keys[len(keys)-1]
+	if _, err := to.EnsureSigningKey(ctx, func() (tokenserver.KeyRecord, error) { return oldest, nil }); err != nil {
+		return err
+	}
+	for i := len(keys) - 2; i >= 0; i-- {
+		if err := to.RotateSigningKey(ctx, keys[i], time.Time{}, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Verify reads both stores and compares every record, secrets included.
@@ -156,8 +171,8 @@ func Verify(ctx context.Context, a, b tokenserver.Store) error {
 		return fmt.Errorf("%w: users", ErrMismatch)
 	case !reflect.DeepEqual(x.registries, y.registries):
 		return fmt.Errorf("%w: registry entries", ErrMismatch)
-	case x.secret != y.secret:
-		return fmt.Errorf("%w: signing secret", ErrMismatch)
+	case !reflect.DeepEqual(x.keys, y.keys):
+		return fmt.Errorf("%w: signing keys", ErrMismatch)
 	}
 	return nil
 }
@@ -171,6 +186,10 @@ func normalize(s *snapshot) {
 	for i := range s.users {
 		t(&s.users[i].CreatedAt)
 		t(&s.users[i].LastUpdated)
+	}
+	for i := range s.keys {
+		t(&s.keys[i].CreatedAt)
+		t(&s.keys[i].VerifyUntil)
 	}
 	for _, es := range s.registries {
 		for i := range es {

@@ -45,16 +45,28 @@ func TestCopyAndVerify(t *testing.T) {
 	}
 	put(t, src, "a", "reg.example.com", "pass-one")
 	put(t, src, "helper-only", "other.example.com", "pass-two")
-	if _, err := src.SigningSecret(ctx, func() (string, error) { return "c2VjcmV0", nil }); err != nil {
+	key := func(kid string, at time.Time) tokenserver.KeyRecord {
+		return tokenserver.KeyRecord{KID: kid, Alg: "HS256", Private: []byte("secret-bytes-of-" + kid + "-0123456789abcdef"), CreatedAt: at}
+	}
+	if _, err := src.EnsureSigningKey(ctx, func() (tokenserver.KeyRecord, error) { return key("k1", now.Add(-2*time.Hour)), nil }); err != nil {
 		t.Fatal(err)
+	}
+	for i, kid := range []string{"k2", "k3"} {
+		if err := src.RotateSigningKey(ctx, key(kid, now.Add(time.Duration(i-1)*time.Hour)), now, 3*time.Hour); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dst := newStore(t)
 	n, err := storecopy.Copy(ctx, src, dst)
-	if err != nil || n != (storecopy.Counts{Accounts: 1, Users: 1, Registries: 2, SigningSecret: true}) {
+	if err != nil || n != (storecopy.Counts{Accounts: 1, Users: 1, Registries: 2, SigningKeys: 3}) {
 		t.Fatalf("Copy = %+v, %v", n, err)
 	}
 	if u, err := dst.GetUser(ctx, "u1"); err != nil || u.Generation != 7 {
 		t.Errorf("copied user: %+v, %v", u, err)
+	}
+	if keys, err := dst.SigningKeys(ctx); err != nil || len(keys) != 3 || keys[0].KID != "k3" || !keys[0].VerifyUntil.IsZero() ||
+		!keys[2].VerifyUntil.Equal(now.Add(3*time.Hour).UTC()) {
+		t.Errorf("copied keys: %+v, %v", keys, err)
 	}
 	put(t, dst, "helper-only", "other.example.com", "pass-changed")
 	if err := storecopy.Verify(ctx, src, dst); !errors.Is(err, storecopy.ErrMismatch) {

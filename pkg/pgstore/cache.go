@@ -31,6 +31,7 @@ const (
 	nUsers      = "users"
 	nAccounts   = "accounts"
 	nRegistries = "registries"
+	nKeys       = "keys" // no cache: the server's key ring reloads
 )
 
 type cached[V any] struct {
@@ -93,6 +94,7 @@ func (c *caches) invalidate(name string) {
 		c.accounts.clear()
 	case nRegistries:
 		c.registries.clear()
+	case nKeys:
 	default: // unknown (a newer replica's): drop everything
 		c.all()
 	}
@@ -166,6 +168,7 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn)
 		}
 		backoff = 50 * time.Millisecond
 		s.caches.all()
+		s.keysChanged.run()
 		s.listening.Store(true)
 		s.log.Info("database change notifications restored")
 	}
@@ -177,7 +180,15 @@ func (s *Store) receive(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil {
 			return err
 		}
-		s.caches.invalidate(n.Payload)
+		s.notified(n.Payload)
+	}
+}
+
+// notified applies a change named by this replica or another.
+func (s *Store) notified(name string) {
+	s.caches.invalidate(name)
+	if name == nKeys {
+		s.keysChanged.run()
 	}
 }
 

@@ -2,7 +2,11 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"log/slog"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +85,49 @@ func TestCachesFollowOtherReplicas(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A rotation through one replica is used by the other within a second:
+// the notification reloads its keys (its own interval is an hour), so its
+// next token carries the new kid; tokens from before still verify on both.
+func TestRotationReachesOtherReplicas(t *testing.T) {
+	dsn := pg.NewDatabase(t)
+	a, b := apiOn(t, open(t, dsn, testPassphrase)), apiOn(t, open(t, dsn, testPassphrase))
+	before := token(t, a, "admin", "foobar")
+	code, _, body := call(t, a, "POST", "/v1/keys/rotate", "admin:foobar", "")
+	var rotated struct {
+		Keys []struct {
+			KID string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(body), &rotated); code != 200 || err != nil || len(rotated.Keys) != 2 {
+		t.Fatalf("rotate on A: %d %s", code, body)
+	}
+	newKID := rotated.Keys[0].KID
+	deadline := time.Now().Add(time.Second)
+	for kidOf(t, token(t, b, "admin", "foobar")) != newKID {
+		if time.Now().After(deadline) {
+			t.Fatal("B does not sign with A's new key a second after the rotation")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, ts := range []*httptest.Server{a, b} {
+		if code, _, _ := call(t, ts, "GET", "/v1/account", "Bearer "+before, ""); code != 200 {
+			t.Errorf("a token from before the rotation: %d", code)
+		}
+	}
+}
+
+// kidOf is the kid in a token's header.
+func kidOf(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if err != nil || json.Unmarshal(b, &h) != nil {
+		t.Fatalf("token header %q", head)
+	}
+	return h.KID
 }

@@ -73,10 +73,11 @@ type Store struct {
 	caches caches
 	// listening is true while the notification connection is up: cached
 	// records are then valid until a notification invalidates them.
-	listening atomic.Bool
-	cancel    context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
+	listening   atomic.Bool
+	keysChanged hooks
+	cancel      context.CancelFunc
+	done        chan struct{}
+	closeOnce   sync.Once
 }
 
 var _ tokenserver.Store = (*Store)(nil)
@@ -320,7 +321,7 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error, notify ...string)
 		return s.wrap(err)
 	}
 	for _, n := range notify {
-		s.caches.invalidate(n)
+		s.notified(n)
 	}
 	return nil
 }

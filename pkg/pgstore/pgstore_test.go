@@ -119,19 +119,19 @@ func TestSigningKeys(t *testing.T) {
 	dsn := pg.NewDatabase(t)
 	a, b := open(t, dsn, testPassphrase), open(t, dsn, testPassphrase)
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	key := func(kid string, at time.Time) pgstore.KeyRecord {
-		return pgstore.KeyRecord{KID: kid, Alg: "HS256", Private: []byte("private-bytes-of-" + kid), CreatedAt: at}
+	key := func(kid string, at time.Time) tokenserver.KeyRecord {
+		return tokenserver.KeyRecord{KID: kid, Alg: "HS256", Private: []byte("private-bytes-of-" + kid), CreatedAt: at}
 	}
 	if keys, err := a.SigningKeys(ctx); err != nil || len(keys) != 0 {
 		t.Fatalf("SigningKeys on empty: %v, %v", keys, err)
 	}
 	// Replicas ensuring at once store one key.
 	errs := make(chan error, 2)
-	got := make([][]pgstore.KeyRecord, 2)
+	got := make([][]tokenserver.KeyRecord, 2)
 	for i, s := range []*pgstore.Store{a, b} {
 		go func() {
 			var err error
-			got[i], err = s.EnsureSigningKey(ctx, func() (pgstore.KeyRecord, error) { return key("k"+string(rune('1'+i)), t0), nil })
+			got[i], err = s.EnsureSigningKey(ctx, func() (tokenserver.KeyRecord, error) { return key("k"+string(rune('1'+i)), t0), nil })
 			errs <- err
 		}()
 	}
@@ -144,7 +144,7 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatalf("EnsureSigningKey from two replicas: %+v / %+v", got[0], got[1])
 	}
 	first := got[0][0].KID
-	if keys, err := a.EnsureSigningKey(ctx, func() (pgstore.KeyRecord, error) {
+	if keys, err := a.EnsureSigningKey(ctx, func() (tokenserver.KeyRecord, error) {
 		t.Error("generate called with a key stored")
 		return key("x", t0), nil
 	}); err != nil || len(keys) != 1 {
@@ -179,7 +179,7 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 	ctx := context.Background()
 	dsn := pg.NewDatabase(t)
 	s := open(t, dsn, testPassphrase)
-	secrets := []string{"registry-pass-6c1f0e", "AKIAEXAMPLESECRETKEY/7Fq2", "plaintext-user-pw-91b2", "signing-secret-4d8a1c", "private-key-bytes-e07f"}
+	secrets := []string{"registry-pass-6c1f0e", "AKIAEXAMPLESECRETKEY/7Fq2", "plaintext-user-pw-91b2", "hs256-secret-bytes-4d8a1c", "pkcs8-private-key-bytes-e07f"}
 	now := time.Now()
 	if err := s.CreateAccount(ctx, tokenserver.Account{Name: "acct", Type: "user", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
 		t.Fatal(err)
@@ -193,12 +193,12 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.SigningSecret(ctx, func() (string, error) { return secrets[3], nil }); err != nil {
+	if _, err := s.EnsureSigningKey(ctx, func() (tokenserver.KeyRecord, error) {
+		return tokenserver.KeyRecord{KID: "k1", Alg: "HS256", Private: []byte(secrets[3]), CreatedAt: now}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnsureSigningKey(ctx, func() (pgstore.KeyRecord, error) {
-		return pgstore.KeyRecord{KID: "k1", Alg: "ES256", Private: []byte(secrets[4]), CreatedAt: now}, nil
-	}); err != nil {
+	if err := s.RotateSigningKey(ctx, tokenserver.KeyRecord{KID: "k2", Alg: "ES256", Private: []byte(secrets[4]), CreatedAt: now.Add(time.Second)}, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	// --inserts writes bytea and text as a reader of the dump sees them.

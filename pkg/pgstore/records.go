@@ -214,35 +214,6 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	}, nUsers)
 }
 
-// SigningSecret implements tokenserver.Store: one secret, sealed, made by
-// the first replica that asks.
-func (s *Store) SigningSecret(ctx context.Context, generate func() (string, error)) (string, error) {
-	get := func() (string, bool, error) {
-		var sealed []byte
-		if err := s.pool.QueryRow(ctx, `SELECT signing_secret FROM anchored_meta WHERE id = 1`).Scan(&sealed); err != nil {
-			return "", false, s.wrap(err)
-		}
-		if sealed == nil {
-			return "", false, nil
-		}
-		v, err := s.seal.openString(sealed, adSigningSecret)
-		return v, true, err
-	}
-	if v, ok, err := get(); ok || err != nil {
-		return v, err
-	}
-	g, err := generate()
-	if err != nil {
-		return "", err
-	}
-	if _, err := s.pool.Exec(ctx, `UPDATE anchored_meta SET signing_secret = $1 WHERE id = 1 AND signing_secret IS NULL`,
-		s.seal.sealString(g, adSigningSecret)); err != nil {
-		return "", s.wrap(err)
-	}
-	v, _, err := get() // ours, or the replica's that won
-	return v, err
-}
-
 const registryCols = `registry, name, type, username, sealed_pass, verify, server_url, created_at, last_updated`
 
 func (s *Store) scanEntry(account string, row pgx.Row) (registries.Entry, error) {

@@ -77,7 +77,4 @@ func adRegistry(account, key string) string { return "registry\x00" + account + 
 func adUserPassword(username string) string { return "user-password\x00" + username }
 func adSigningKey(kid string) string        { return "signing-key\x00" + kid }
 
-const (
-	adVerifier      = "verifier"
-	adSigningSecret = "signing-secret"
-)
+const adVerifier = "verifier"

@@ -2,22 +2,42 @@ package tokenserver
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/anchored/anchored/pkg/apitype"
 )
 
-// publishesKeys reports whether tokens are signed with a key pair, whose
-// public half is published for other verifiers (never an HMAC secret).
-func (s *Server) publishesKeys() bool { return s.tokens != nil && s.tokens.key.Private != nil }
+// publishedKeys is the public keys of every key pair still valid for
+// verification (never an HMAC secret), and their algorithms; ok is false
+// when there is none.
+func (s *Server) publishedKeys(r *http.Request) (set jose.JSONWebKeySet, algs []string, ok bool) {
+	if s.tokens == nil {
+		return set, nil, false
+	}
+	s.tokens.reloadIfChanged(r.Context())
+	set = s.tokens.ring.Load().published(s.now())
+	for _, k := range set.Keys {
+		if !slices.Contains(algs, k.Algorithm) {
+			algs = append(algs, k.Algorithm)
+		}
+	}
+	return set, algs, len(set.Keys) > 0
+}
 
-// jwks is GET /oauth/jwks.
+// jwks is GET /oauth/jwks: every public key still valid for verification,
+// the one that signs and the ones a rotation retired.
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
-	if !s.publishesKeys() {
+	set, _, ok := s.publishedKeys(r)
+	if !ok {
 		return errorf(http.StatusNotFound, "No public keys: tokens are not signed with a key pair")
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, s.tokens.jwks)
+	// Short: after a rotation, verifiers that cache the set need the new
+	// key (go-oidc fetches again on an unknown kid anyway).
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, set)
 	return nil
 }
 
@@ -38,7 +58,8 @@ func (s *Server) issuerURL() string {
 // issuer (the default anchore-engine), verifiers take the keys from
 // /v1/oauth/jwks directly.
 func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) error {
-	if !s.publishesKeys() {
+	_, algs, ok := s.publishedKeys(r)
+	if !ok {
 		return errorf(http.StatusNotFound, "No discovery document: tokens are not signed with a key pair")
 	}
 	base := s.issuerURL()
@@ -52,7 +73,7 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter, r *http.Request) err
 		GrantTypesSupported:              []string{"password"},
 		ResponseTypesSupported:           []string{"token"},
 		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: []string{string(s.tokens.alg)},
+		IDTokenSigningAlgValuesSupported: algs,
 		TokenEndpointAuthMethods:         []string{"none"},
 	})
 	return nil

@@ -53,7 +53,24 @@ var (
 // password is foobar.
 func newEnv(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, vault: newVault(t), now: time.Now()}
+	return newEnvOn(t, cfg, newVault(t))
+}
+
+// newEnvOn starts a server on v: two on handles of one vault file are two
+// daemons sharing it.
+func newEnvOn(t *testing.T, cfg Config, v *vault.Vault) *testEnv {
+	t.Helper()
+	e := newEnvOnStore(t, cfg, NewVaultStore(v))
+	e.vault = v
+	return e
+}
+
+// newEnvOnStore starts a server on st (its vault field is nil).
+func newEnvOnStore(t *testing.T, cfg Config, st Store) *testEnv {
+	t.Helper()
+	// Microseconds: the PostgreSQL store keeps no finer, and tests compare
+	// stored times with e.now.
+	e := &testEnv{t: t, now: time.Now().Truncate(time.Microsecond)}
 	e.hasher = passhash.NewCounting(passhash.New(passhash.WithLogN(4)))
 	cfg.Hasher = e.hasher
 	if cfg.Logger == nil {
@@ -62,11 +79,10 @@ func newEnv(t *testing.T, cfg Config) *testEnv {
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return e.now }
 	}
-	var store Store = NewVaultStore(e.vault)
 	if strings.HasPrefix(t.Name(), onPostgres) {
-		store = newPGStore(t)
+		st = newPGStore(t)
 	}
-	srv, err := New(context.Background(), cfg, store)
+	srv, err := New(context.Background(), cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,18 +2,16 @@ package tokenserver
 
 import (
 	"context"
-	"crypto"
 	"crypto/elliptic"
-	_ "crypto/sha256" // crypto.SHA256 for key thumbprints
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
@@ -33,53 +31,26 @@ type tokenClaims struct {
 	Generation *int64 `json:"anchored_gen,omitempty"`
 }
 
-// tokens signs and verifies JWTs with one key and one algorithm.
+// tokens signs with one key and verifies with every key of its ring
+// (keyring.go). The ring is kept in memory and replaced whole when the
+// keys change; with keys kept in the Store it is reloaded when the store
+// reports a change, when a token names an unknown kid (rate-limited), and
+// on an interval, so that a rotation on one replica is used by all.
 type tokens struct {
-	key    SigningKey
-	alg    jose.SignatureAlgorithm
-	kid    string
 	issuer string
-	signer jose.Signer
-	jwks   jose.JSONWebKeySet // public keys; empty for HS256
-	seen   verifiedTokens     // tokencache.go
-	// oidc verifies key-pair tokens (SPEC 8: with go-oidc, the library
-	// other services use on our tokens, so the daemon accepts exactly what
-	// they accept); nil for HS256, which go-oidc does not verify.
-	oidc *oidc.IDTokenVerifier
+	ring   atomic.Pointer[keyring]
+	seen   verifiedTokens // tokencache.go
+	reload *keyReloader   // nil when the keys are configured
 }
 
+// newTokens returns tokens for one configured key.
 func newTokens(key SigningKey, issuer string) (*tokens, error) {
-	t := &tokens{key: key, alg: key.Algorithm(), issuer: issuer}
-	var sk jose.SigningKey
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if key.Private != nil {
-		pub := jose.JSONWebKey{Key: key.Private.Public(), Algorithm: string(t.alg), Use: "sig"}
-		tp, err := pub.Thumbprint(crypto.SHA256)
-		if err != nil {
-			return nil, fmt.Errorf("key thumbprint: %w", err)
-		}
-		t.kid = base64.RawURLEncoding.EncodeToString(tp)
-		pub.KeyID = t.kid
-		t.jwks.Keys = []jose.JSONWebKey{pub}
-		sk = jose.SigningKey{Algorithm: t.alg, Key: jose.JSONWebKey{Key: key.Private, KeyID: t.kid, Algorithm: string(t.alg)}}
-		t.oidc = oidc.NewVerifier(issuer, &oidc.StaticKeySet{PublicKeys: []crypto.PublicKey{key.Private.Public()}}, &oidc.Config{
-			SkipClientIDCheck:    true, // no aud (SPEC 8)
-			SupportedSigningAlgs: []string{string(t.alg)},
-			// Expiry is checked below against the caller's clock, with no
-			// leeway, for both algorithms alike.
-			SkipExpiryCheck: true,
-		})
-	} else {
-		if len(key.Secret) == 0 {
-			return nil, errors.New("no signing key")
-		}
-		sk = jose.SigningKey{Algorithm: jose.HS256, Key: key.Secret}
-	}
-	s, err := jose.NewSigner(sk, opts)
+	k, err := newRingKey(configuredKID(key), key, issuer, time.Time{})
 	if err != nil {
-		return nil, fmt.Errorf("token signer: %w", err)
+		return nil, err
 	}
-	t.signer = s
+	t := &tokens{issuer: issuer}
+	t.ring.Store(&keyring{signing: k, keys: []*ringKey{k}, byKID: map[string]*ringKey{k.kid: k}})
 	return t, nil
 }
 
@@ -103,7 +74,8 @@ func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("encode claims: %w", err)
 	}
-	sig, err := t.signer.Sign(payload)
+	k := t.ring.Load().signing
+	sig, err := k.signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
@@ -111,7 +83,7 @@ func (t *tokens) sign(u User, now time.Time, ttl time.Duration) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if t.alg == jose.ES256 {
+	if k.alg == jose.ES256 {
 		return lowS(raw)
 	}
 	return raw, nil
@@ -144,59 +116,71 @@ func lowS(raw string) (string, error) {
 // same bytes.
 var b64 = base64.RawURLEncoding.Strict()
 
-// canonical refuses a token that is not the one string of its bytes:
-// a part that is not strict base64url (a flipped spare bit decodes the
-// same), or an ES256 signature with a high S.
-func (t *tokens) canonical(raw string) error {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return errors.New("not a compact JWS")
-	}
-	for _, p := range parts {
-		if _, err := b64.DecodeString(p); err != nil {
-			return fmt.Errorf("part not canonical base64url: %w", err)
-		}
-	}
-	if t.alg == jose.ES256 {
-		sig, _ := b64.DecodeString(parts[2])
-		if len(sig) != 64 || new(big.Int).SetBytes(sig[32:]).Cmp(p256HalfOrder) > 0 {
-			return errors.New("ES256 signature is not low-S")
-		}
-	}
-	return nil
+// header is what verify reads of a token's JOSE header before choosing
+// the key.
+type header struct {
+	Alg string `json:"alg"`
+	KID string `json:"kid"`
 }
 
-// verify checks the signature with the one configured algorithm, iss, sub
+// canonical refuses a token that is not the one string of its bytes (a
+// part that is not strict base64url: a flipped spare bit decodes the
+// same), and returns its header.
+func canonical(raw string) (header, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return header{}, errors.New("not a compact JWS")
+	}
+	var h header
+	for i, p := range parts {
+		b, err := b64.DecodeString(p)
+		if err != nil {
+			return header{}, fmt.Errorf("part not canonical base64url: %w", err)
+		}
+		if i == 0 {
+			if err := json.Unmarshal(b, &h); err != nil {
+				return header{}, fmt.Errorf("header: %w", err)
+			}
+		}
+	}
+	return h, nil
+}
+
+// highS reports whether an ES256 token's signature has a high S (only
+// the low-S string of a signature is accepted).
+func highS(raw string) bool {
+	sig, _ := b64.DecodeString(raw[strings.LastIndexByte(raw, '.')+1:])
+	return len(sig) != 64 || new(big.Int).SetBytes(sig[32:]).Cmp(p256HalfOrder) > 0
+}
+
+// verify checks the signature with the key the token's kid names (a token
+// without kid, with every key of its algorithm), iss, sub
 // and exp (no leeway, as Anchore), and returns the claims. The caller then
 // checks that the user exists and its generation matches.
 func (t *tokens) verify(ctx context.Context, raw string, now time.Time) (tokenClaims, error) {
+	t.reloadIfChanged(ctx)
 	if c, ok := t.seen.get(raw, now); ok {
 		return c, nil
 	}
-	if err := t.canonical(raw); err != nil {
+	h, err := canonical(raw)
+	if err != nil {
 		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
 	}
+	cands := t.ring.Load().candidates(h, now)
+	if len(cands) == 0 && h.KID != "" {
+		cands = t.reloadForKID(ctx, h.KID).candidates(h, now)
+	}
+	if len(cands) == 0 {
+		return tokenClaims{}, fmt.Errorf("%w: no key for kid %q alg %q", errBadToken, h.KID, h.Alg)
+	}
 	var c tokenClaims
-	if t.oidc != nil {
-		// go-oidc checks the algorithm, the signature and iss.
-		idt, err := t.oidc.Verify(ctx, raw)
-		if err != nil {
-			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
+	for _, k := range cands {
+		if c, err = k.verifySignature(ctx, raw); err == nil {
+			break
 		}
-		if err := idt.Claims(&c); err != nil {
-			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
-		}
-	} else {
-		tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{t.alg})
-		if err != nil {
-			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
-		}
-		if typ, ok := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); ok && !strings.EqualFold(typ, "JWT") {
-			return tokenClaims{}, fmt.Errorf("%w: typ %q", errBadToken, typ)
-		}
-		if err := tok.Claims(t.key.Secret, &c); err != nil {
-			return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
-		}
+	}
+	if err != nil {
+		return tokenClaims{}, fmt.Errorf("%w: %v", errBadToken, err)
 	}
 	if c.Expiry == nil || c.Subject == "" || c.Generation == nil {
 		return tokenClaims{}, fmt.Errorf("%w: exp, sub or %s missing", errBadToken, GenerationClaim)
@@ -215,4 +199,29 @@ func (t *tokens) verify(ctx context.Context, raw string, now time.Time) (tokenCl
 	}
 	t.seen.put(raw, c, now)
 	return c, nil
+}
+
+// verifySignature checks raw's signature and algorithm with k (and iss
+// through go-oidc for key pairs), and decodes its claims.
+func (k *ringKey) verifySignature(ctx context.Context, raw string) (tokenClaims, error) {
+	var c tokenClaims
+	if k.alg == jose.ES256 && highS(raw) {
+		return c, errors.New("ES256 signature is not low-S")
+	}
+	if k.oidc != nil {
+		// go-oidc checks the algorithm, the signature and iss.
+		idt, err := k.oidc.Verify(ctx, raw)
+		if err != nil {
+			return c, err
+		}
+		return c, idt.Claims(&c)
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{k.alg})
+	if err != nil {
+		return c, err
+	}
+	if typ, ok := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); ok && !strings.EqualFold(typ, "JWT") {
+		return c, fmt.Errorf("typ %q", typ)
+	}
+	return c, tok.Claims(k.secret, &c)
 }

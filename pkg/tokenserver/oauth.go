@@ -121,6 +121,7 @@ func (s *Server) grant(r *http.Request) (apitype.TokenResponse, error) {
 		return apitype.TokenResponse{}, err
 	}
 	noteCaller(r, &Caller{User: u, Account: Account{Name: u.Account}, Method: "password"}) // audit: who got the token
+	s.tokens.reloadIfChanged(r.Context())                                                  // sign with the key a rotation elsewhere made
 	tok, err := s.tokens.sign(u, s.now(), s.cfg.TokenTTL)
 	if err != nil {
 		return apitype.TokenResponse{}, err

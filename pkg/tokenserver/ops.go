@@ -115,16 +115,16 @@ func (s *Server) systemServices(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// auditedGenerateSecret is generateSecret, recording the key's creation
-// (only when the store had none and this call's secret was kept... or
-// lost a race to another process's: either way a key was generated here).
-func (s *Server) auditedGenerateSecret(ctx context.Context) func() (string, error) {
-	return func() (string, error) {
-		secret, err := generateSecret()
+// auditedGenerateKey is GenerateKey of the configured algorithm,
+// recording the key's creation (only when the store had none; the key may
+// still lose a race to another process's: either way one was generated).
+func (s *Server) auditedGenerateKey(ctx context.Context) func() (KeyRecord, error) {
+	return func() (KeyRecord, error) {
+		k, err := GenerateKey(s.cfg.KeyAlgorithm, s.now())
 		if err == nil {
-			s.cfg.Audit.Log(ctx, audit.Event{Action: "key.generate", Kind: audit.Change, Target: "signing_secret",
+			s.cfg.Audit.Log(ctx, audit.Event{Action: "key.generate", Kind: audit.Change, Target: "signing_key",
 				Code: http.StatusOK, Actor: audit.Actor{Transport: "internal", PeerUID: -1, PeerPID: -1}})
 		}
-		return secret, err
+		return k, err
 	}
 }

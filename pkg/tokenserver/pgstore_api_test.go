@@ -27,6 +27,8 @@ func TestAPIOnPostgres(t *testing.T) {
 		{"TestOAuth2Client", TestOAuth2Client},
 		{"TestJWTAttacks", TestJWTAttacks},
 		{"TestDiscoveryDocument", TestDiscoveryDocument},
+		{"TestRotateKeyPair", TestRotateKeyPair},
+		{"TestRotateSharedSecret", TestRotateSharedSecret},
 	} {
 		t.Run(tc.name, tc.fn)
 	}

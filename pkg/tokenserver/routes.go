@@ -43,6 +43,8 @@ func (s *Server) routes() []route {
 		{"POST", "/oauth/token", Public, s.token, "token.issue", change}, // an authentication, audited as logins are
 		{"GET", "/oauth/jwks", Public, s.jwks, "", audit.None},
 		{"GET", "/.well-known/openid-configuration", Public, s.openIDConfiguration, "", audit.None},
+		{"GET", "/keys", Authenticated, s.listKeys, "", audit.None},                 // ours
+		{"POST", "/keys/rotate", Authenticated, s.rotateKeys, "key.rotate", change}, // ours
 
 		{"GET", "/account", Authenticated, s.getOwnAccount, "", audit.None},
 		{"GET", "/accounts", Authenticated, s.listAccounts, "", audit.None},

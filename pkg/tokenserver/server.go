@@ -2,9 +2,6 @@ package tokenserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,9 +24,15 @@ type Config struct {
 	// Issuer is the tokens' "iss" and the discovery document's issuer
 	// (default "anchore-engine").
 	Issuer string
-	// Key signs tokens. When OAuth is on and Key is zero, a secret is
-	// generated once and kept in the Store.
+	// Key signs tokens. When OAuth is on and Key is zero, keys are
+	// generated and kept in the Store, and rotate (keyring.go).
 	Key SigningKey
+	// KeyAlgorithm is the algorithm of generated keys: HS256 (the
+	// default), RS256 or ES256. KeyRefresh is how often the keys kept in
+	// the Store are reloaded (default 5 s; they are also reloaded when the
+	// store reports a change and for a token with an unknown kid).
+	KeyAlgorithm string
+	KeyRefresh   time.Duration
 	// HashedPasswords stores new passwords as scrypt hashes.
 	HashedPasswords bool
 	// Hasher hashes passwords (default passhash.New()). Tests pass a low
@@ -81,7 +84,7 @@ type Server struct {
 }
 
 // New builds the API over store. With OAuth on and no key configured it
-// fetches (or generates and stores) the signing secret.
+// loads (or generates and stores) the signing keys.
 func New(ctx context.Context, cfg Config, store Store) (*Server, error) {
 	if cfg.TokenTTL == 0 {
 		cfg.TokenTTL = time.Hour
@@ -102,24 +105,35 @@ func New(ctx context.Context, cfg Config, store Store) (*Server, error) {
 		cfg.Hasher = passhash.New()
 	}
 	s := &Server{cfg: cfg, store: store, log: cfg.Logger, now: cfg.Now, hasher: cfg.Hasher, bg: newBackground(), started: cfg.Now()}
+	if cfg.KeyAlgorithm == "" {
+		cfg.KeyAlgorithm = "HS256"
+	}
+	if cfg.KeyRefresh == 0 {
+		cfg.KeyRefresh = defaultKeyRefresh
+	}
+	if err := CheckKeyAlgorithm(cfg.KeyAlgorithm); err != nil {
+		return nil, err
+	}
+	s.cfg = cfg
 	if cfg.OAuthEnabled {
-		key := cfg.Key
-		if key.Private == nil && len(key.Secret) == 0 {
-			secret, err := store.SigningSecret(ctx, s.auditedGenerateSecret(ctx))
-			if err != nil {
-				return nil, fmt.Errorf("signing secret: %w", err)
-			}
-			b, err := base64.StdEncoding.DecodeString(secret)
-			if err != nil || len(b) < 32 {
-				return nil, errors.New("signing secret in the store is malformed")
-			}
-			key.Secret = b
+		var t *tokens
+		var err error
+		if cfg.Key.Private == nil && len(cfg.Key.Secret) == 0 {
+			t, err = newStoreTokens(ctx, store, cfg.Issuer, s.auditedGenerateKey(ctx), cfg.Logger)
+		} else {
+			t, err = newTokens(cfg.Key, cfg.Issuer)
 		}
-		t, err := newTokens(key, cfg.Issuer)
 		if err != nil {
 			return nil, err
 		}
 		s.tokens = t
+		if t.reload != nil {
+			s.bg.wg.Add(1)
+			go func() {
+				defer s.bg.wg.Done()
+				t.refresh(s.bg.ctx, cfg.KeyRefresh)
+			}()
+		}
 	}
 	if cfg.HashedPasswords {
 		h, err := s.hasher.Hash(ctx, "unknown-user-dummy-password")
@@ -137,14 +151,6 @@ func New(ctx context.Context, cfg Config, store Store) (*Server, error) {
 		return nil, fmt.Errorf("accounts being deleted: %w", err)
 	}
 	return s, nil
-}
-
-func generateSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(b), nil
 }
 
 // ServeHTTP implements http.Handler.

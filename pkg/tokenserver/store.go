@@ -48,7 +48,7 @@ type User struct {
 // HasCredential reports whether u has a password to log in with.
 func (u User) HasCredential() bool { return u.Password != "" || u.PasswordHash != "" }
 
-// Store keeps accounts, users and the generated signing secret. Every read
+// Store keeps accounts, users and the generated signing keys. Every read
 // and write of records goes through it, so that a shared database can
 // replace the vault file for a fleet of replicas. Implementations must be
 // safe for concurrent use and must see changes made by other processes
@@ -79,7 +79,33 @@ type Store interface {
 	UpdateUser(ctx context.Context, username string, fn func(User) (User, error)) error
 	DeleteUser(ctx context.Context, username string) error
 
-	// SigningSecret returns the stored HS256 secret, storing generate()'s
-	// result first if there is none. Concurrent callers get one secret.
-	SigningSecret(ctx context.Context, generate func() (string, error)) (string, error)
+	// SigningKeys returns the stored signing keys, newest first.
+	SigningKeys(ctx context.Context) ([]KeyRecord, error)
+	// EnsureSigningKey stores generate()'s result only when the store has
+	// no signing key (concurrent callers, in any process, get one), and
+	// returns every key, newest first.
+	EnsureSigningKey(ctx context.Context, generate func() (KeyRecord, error)) ([]KeyRecord, error)
+	// RotateSigningKey, in one atomic change, sets VerifyUntil to
+	// now+keepFor on every key that has none (the ones that sign), adds
+	// next, and removes the keys whose VerifyUntil is before now.
+	RotateSigningKey(ctx context.Context, next KeyRecord, now time.Time, keepFor time.Duration) error
+}
+
+// KeyRecord is a stored token signing key. The newest key whose
+// VerifyUntil is zero signs; the others only verify, until VerifyUntil.
+type KeyRecord struct {
+	KID, Alg string
+	// Private is the HS256 secret bytes, or the RS256/ES256 private key
+	// in PKCS#8 DER.
+	Private                []byte
+	CreatedAt, VerifyUntil time.Time // VerifyUntil: zero while it signs
+}
+
+// KeysNotifier is an optional Store interface: a store that learns of
+// changes made elsewhere (the vault re-reading a file another process
+// wrote, a database notification) calls fn after the signing keys changed,
+// so the server reloads its keys without reading the store per request.
+// fn must be cheap and must not call the store.
+type KeysNotifier interface {
+	OnSigningKeysChange(fn func())
 }

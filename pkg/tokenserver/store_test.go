@@ -1,8 +1,11 @@
 package tokenserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,13 +60,85 @@ func TestVaultStore(t *testing.T) {
 	if _, err := s1.GetUser(ctx, "alice"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("user of a deleted account: %v, want ErrNotFound", err)
 	}
-	gen := func() (string, error) { return "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=", nil }
-	s1secret, err := s1.SigningSecret(ctx, gen)
+}
+
+// TestVaultStoreOnReload: the reload hook hears a change made through
+// another handle (another process) once, and nothing for reads of an
+// unchanged file or for this handle's own writes.
+func TestVaultStoreOnReload(t *testing.T) {
+	ctx := context.Background()
+	v1 := newVault(t)
+	v2, err := vault.Open(ctx, v1.Path(), "test passphrase")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2secret, err := s2.SigningSecret(ctx, func() (string, error) { return "", errors.New("must not generate twice") })
-	if err != nil || s2secret != s1secret {
-		t.Errorf("second SigningSecret = %q, %v; want the first one", s2secret, err)
+	s1, s2 := NewVaultStore(v1), NewVaultStore(v2)
+	var oks, fails int
+	s1.OnReload(func(ok bool) {
+		if ok {
+			oks++
+		} else {
+			fails++
+		}
+	})
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := s1.CreateAccount(ctx, Account{Name: "own", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
+		t.Fatal(err)
+	}
+	s1.ListAccounts(ctx)
+	if oks != 0 || fails != 0 {
+		t.Fatalf("own write and unchanged reads: %d reloads, %d failures; want none", oks, fails)
+	}
+	if err := s2.CreateAccount(ctx, Account{Name: "other", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.GetAccount(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	s1.ListAccounts(ctx)
+	if oks != 1 || fails != 0 {
+		t.Errorf("after another handle's write: %d reloads, %d failures; want 1, 0", oks, fails)
+	}
+}
+
+// TestVaultStoreLegacySecret: a version 1 vault's signing_secret is one
+// HS256 key with a kid derived from it, left as it is until a rotation
+// moves it into signing_keys (format 2), where it keeps its kid.
+func TestVaultStoreLegacySecret(t *testing.T) {
+	ctx := context.Background()
+	v := newVault(t)
+	secret := bytes.Repeat([]byte{0xa5}, 32)
+	enc := base64.StdEncoding.EncodeToString(secret)
+	if err := v.Update(ctx, func(d *vault.Document) error { d.SigningSecret = enc; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s := NewVaultStore(v)
+	keys, err := s.EnsureSigningKey(ctx, func() (KeyRecord, error) { return KeyRecord{}, errors.New("must not generate") })
+	if err != nil || len(keys) != 1 || keys[0].Alg != "HS256" || !bytes.Equal(keys[0].Private, secret) || keys[0].KID != secretKID(secret) {
+		t.Fatalf("legacy key = %+v, %v", keys, err)
+	}
+	if d := v.Document(); d.Version != 1 || d.SigningSecret != enc || len(d.SigningKeys) != 0 {
+		t.Errorf("reading the keys rewrote the vault: version %d", d.Version)
+	}
+	now := time.Now()
+	next := KeyRecord{KID: "new", Alg: "HS256", Private: bytes.Repeat([]byte{1}, 32), CreatedAt: now}
+	if err := s.RotateSigningKey(ctx, next, now, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	d := v.Document()
+	if d.Version != vault.SigningKeysVersion || d.SigningSecret != "" || len(d.SigningKeys) != 2 {
+		t.Fatalf("after a rotation: version %d, secret kept %v, %d keys", d.Version, d.SigningSecret != "", len(d.SigningKeys))
+	}
+	old := d.SigningKeys[secretKID(secret)]
+	if old == nil || !bytes.Equal(old.Private, secret) || !old.VerifyUntil.Equal(now.Add(time.Hour)) {
+		t.Errorf("the legacy key after a rotation = %+v", old)
+	}
+	// A malformed version 1 secret is an error that does not quote it.
+	v2 := newVault(t)
+	if err := v2.Update(ctx, func(d *vault.Document) error { d.SigningSecret = "not base64 s3cr3t"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewVaultStore(v2).SigningKeys(ctx); !errors.Is(err, errMalformedSecret) || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("malformed secret: %v", err)
 	}
 }

@@ -56,3 +56,11 @@ func (v *verifiedTokens) put(raw string, c tokenClaims, now time.Time) {
 	}
 	v.m[k] = c
 }
+
+// clear forgets every token (a key was removed: its tokens must verify
+// afresh, and fail).
+func (v *verifiedTokens) clear() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	clear(v.m)
+}

@@ -17,6 +17,11 @@ import (
 type VaultStore struct {
 	v      *vault.Vault
 	byUUID atomic.Pointer[uuidIndex]
+	keys   keysWatch // vaultkeys.go
+	// onReload, if set, hears every re-read of the file that another
+	// process changed (true) and every refresh that failed (false): the
+	// daemon's vault reload metric.
+	onReload func(ok bool)
 	// The registry entries: pkg/registries' vault store, reading through
 	// doc so that a request refreshes once.
 	*registries.VaultStore
@@ -31,6 +36,12 @@ func NewVaultStore(v *vault.Vault) *VaultStore {
 
 var _ Store = (*VaultStore)(nil)
 
+// OnReload sets fn to hear each reload of the vault file after another
+// process changed it (ok) and each refresh that failed (not ok: the file
+// went missing, or its new contents do not open). Call it before the store
+// is used.
+func (s *VaultStore) OnReload(fn func(ok bool)) { s.onReload = fn }
+
 func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
 	// One stat per request is enough to see other processes' writes; a
 	// request reads the store several times (user, account, record), and
@@ -40,13 +51,19 @@ func (s *VaultStore) doc(ctx context.Context) (*vault.Document, error) {
 	if f != nil && f.Load() {
 		return s.v.Document(), nil
 	}
-	if _, err := s.v.Refresh(ctx); err != nil {
+	changed, err := s.v.Refresh(ctx)
+	if s.onReload != nil && (changed || err != nil) {
+		s.onReload(err == nil)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("refresh vault: %w", err)
 	}
 	if f != nil {
 		f.Store(true)
 	}
-	return s.v.Document(), nil
+	d := s.v.Document()
+	s.keys.saw(d)
+	return d, nil
 }
 
 type freshKey struct{}
@@ -263,34 +280,6 @@ func (s *VaultStore) DeleteUser(ctx context.Context, username string) error {
 		delete(d.Users, username)
 		return nil
 	})
-}
-
-// SigningSecret implements Store.
-func (s *VaultStore) SigningSecret(ctx context.Context, generate func() (string, error)) (string, error) {
-	d, err := s.doc(ctx)
-	if err != nil {
-		return "", err
-	}
-	if d.SigningSecret != "" {
-		return d.SigningSecret, nil
-	}
-	var secret string
-	err = s.v.Update(ctx, func(d *vault.Document) error {
-		if d.SigningSecret != "" { // another process won the race
-			secret = d.SigningSecret
-			return errKeep
-		}
-		g, err := generate()
-		if err != nil {
-			return err
-		}
-		d.SigningSecret, secret = g, g
-		return nil
-	})
-	if err == errKeep {
-		err = nil
-	}
-	return secret, err
 }
 
 // errKeep aborts an update that found nothing to do.

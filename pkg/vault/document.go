@@ -4,17 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// FormatVersion is the version of the JSON document this build reads and
-// writes. A document with a larger version is refused, for writing and for
-// reading (ErrNewerVersion): a newer build may have changed what a field
+// FormatVersion is the newest version of the JSON document this build reads
+// and writes. A document with a larger version is refused, for writing and
+// for reading (ErrNewerVersion): a newer build may have changed what a field
 // means, and a rewrite by this build would drop what it does not know.
-const FormatVersion = 1
+const FormatVersion = 2
+
+// Versions of the document. Writers write the lowest version that holds the
+// document: a vault without signing_keys stays version 1, so that a vault
+// only the helper uses stays readable by older builds; signing_keys needs
+// version 2, since an older build would ignore them and sign with
+// signing_secret (docs/vault-format.md, "Versions").
+const (
+	BaseVersion        = 1
+	SigningKeysVersion = 2
+)
 
 // Document is the plaintext inside the age file. docs/vault-format.md is its
 // specification; keep the two in step (a test compares them).
@@ -39,7 +50,11 @@ type Document struct {
 	ECRTokens map[string]*ECRToken `json:"ecr_tokens"`
 	// SigningSecret is the generated HS256 secret of anchored (base64 of 32
 	// random bytes), empty until anchored first needs one.
+	// Version 1 only: a version 2 writer moves it into SigningKeys.
 	SigningSecret string `json:"signing_secret,omitempty"`
+	// SigningKeys are anchored's generated token signing keys by key id
+	// (version 2). Absent until anchored keeps keys.
+	SigningKeys map[string]*SigningKey `json:"signing_keys,omitempty"`
 
 	// Extra holds members this build does not know (see Extra).
 	Extra Extra `json:",embed"`
@@ -116,9 +131,24 @@ type ECRToken struct {
 	Extra Extra `json:",embed"`
 }
 
-// NewDocument returns an empty document of the current version.
+// SigningKey is one token signing key that anchored generated: it signs
+// while VerifyUntil is zero, and after a rotation verifies tokens until
+// VerifyUntil.
+type SigningKey struct {
+	KID string `json:"kid"`
+	Alg string `json:"alg"` // "HS256", "RS256" or "ES256"
+	// Private is the HS256 secret, or the RS256/ES256 private key in PKCS#8
+	// DER; base64 in the document.
+	Private     []byte    `json:"private"`
+	CreatedAt   time.Time `json:"created_at"`
+	VerifyUntil time.Time `json:"verify_until,omitzero"`
+
+	Extra Extra `json:",embed"`
+}
+
+// NewDocument returns an empty document of the base version.
 func NewDocument() *Document {
-	d := &Document{Version: FormatVersion}
+	d := &Document{Version: BaseVersion}
 	d.init()
 	return d
 }
@@ -248,6 +278,17 @@ func (d *Document) validate() error {
 			return bad("ECR token", k, "holds a record with another key")
 		}
 	}
+	for k, sk := range d.SigningKeys {
+		if sk == nil {
+			return bad("signing key", k, "is null")
+		}
+		if sk.KID != k {
+			return bad("signing key", k, "holds a record with another kid")
+		}
+		if d.Version < SigningKeysVersion {
+			return bad("signing key", k, fmt.Sprintf("needs format version %d", SigningKeysVersion))
+		}
+	}
 	return nil
 }
 
@@ -306,6 +347,15 @@ func (d *Document) Clone() *Document {
 		t2 := *t
 		t2.Extra = t.Extra.clone()
 		c.ECRTokens[k] = &t2
+	}
+	if d.SigningKeys != nil {
+		c.SigningKeys = make(map[string]*SigningKey, len(d.SigningKeys))
+		for k, sk := range d.SigningKeys {
+			sk2 := *sk
+			sk2.Private = slices.Clone(sk.Private)
+			sk2.Extra = sk.Extra.clone()
+			c.SigningKeys[k] = &sk2
+		}
 	}
 	return &c
 }

@@ -56,6 +56,8 @@ func membersInDoc(t *testing.T) map[string][]string {
 			section = "registry"
 		case strings.HasPrefix(line, "### ECR token"):
 			section = "ecr_token"
+		case strings.HasPrefix(line, "### Signing key"):
+			section = "signing_key"
 		case strings.HasPrefix(line, "#"):
 			section = ""
 		}
@@ -100,11 +102,12 @@ func TestFileMatchesFormatDoc(t *testing.T) {
 	}
 
 	records := map[string]any{
-		"document":  got,
-		"account":   firstRecord(got["accounts"]),
-		"user":      firstRecord(got["users"]),
-		"registry":  firstRecord(firstRecord(got["registries"])),
-		"ecr_token": firstRecord(got["ecr_tokens"]),
+		"document":    got,
+		"account":     firstRecord(got["accounts"]),
+		"user":        firstRecord(got["users"]),
+		"registry":    firstRecord(firstRecord(got["registries"])),
+		"ecr_token":   firstRecord(got["ecr_tokens"]),
+		"signing_key": firstRecord(got["signing_keys"]),
 	}
 	tables := membersInDoc(t)
 	for kind, rec := range records {
@@ -141,7 +144,7 @@ func FuzzParseDocument(f *testing.F) {
 	f.Add([]byte(`{"version":1,"accounts":{},"users":{},"registries":{},"ecr_tokens":{}}`))
 	f.Add([]byte(`{"version":1,"x":[1,{"y":null}],"registries":{"a":{"r":{"registry":"r","z":"\u00e9"}}}}`))
 	f.Add([]byte(`{"version":1,"users":{"u":{"username":"u","generation":-9223372036854775808,"created_at":"2026-01-02T03:04:05.123456789+05:30"}}}`))
-	f.Add([]byte(`{"version":2,"accounts":[]}`))
+	f.Add([]byte(`{"version":3,"accounts":[]}`))
 	f.Add([]byte(`{"version":1,"accounts":{"a":null}}`))
 	f.Add([]byte(`{"version":1,"Version":3,"version_":{}}`))
 	f.Add([]byte(`[]`))

@@ -42,6 +42,9 @@ func fullDocument() *Document {
 	d.ECRTokens["admin|123456789012.dkr.ecr.us-east-1.amazonaws.com|AKIAEXAMPLE"] = &ECRToken{Key: "admin|123456789012.dkr.ecr.us-east-1.amazonaws.com|AKIAEXAMPLE",
 		Username: "AWS", Password: "ecr-token", ProxyEndpoint: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", RequestedAt: testTime, ExpiresAt: testTime.Add(12 * time.Hour)}
 	d.SigningSecret = "c2lnbmluZy1zZWNyZXQtMzItYnl0ZXMtbG9uZy4uLi4"
+	d.Version = SigningKeysVersion
+	d.SigningKeys = map[string]*SigningKey{"hs-3q2-7wAAAAAAAAAAAAAAAA": {KID: "hs-3q2-7wAAAAAAAAAAAAAAAA", Alg: "HS256",
+		Private: []byte("a-32-byte-secret-for-the-example"), CreatedAt: testTime, VerifyUntil: testTime.Add(65 * time.Minute)}}
 	return d
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 )
@@ -561,7 +562,7 @@ func TestNewerVersionNeverRewritten(t *testing.T) {
 	path := newVaultPath(t)
 	v := mustCreate(t, path, fullDocument())
 	// A newer build replaces the file while v has it open.
-	newer := sealRaw(t, path, []byte(`{"version":2,"accounts":"a different shape"}`), testPass, testFactor)
+	newer := sealRaw(t, path, []byte(`{"version":3,"accounts":"a different shape"}`), testPass, testFactor)
 
 	err := v.Update(ctx, func(d *Document) error { d.SigningSecret = "x"; return nil })
 	if !errors.Is(err, ErrNewerVersion) {
@@ -579,10 +580,10 @@ func TestNewerVersionNeverRewritten(t *testing.T) {
 	if got := v.Document().SigningSecret; got != fullDocument().SigningSecret {
 		t.Errorf("the failed Update replaced the Vault's document")
 	}
-	if _, err := ParseDocument([]byte(`{"version":2}`)); !errors.Is(err, ErrNewerVersion) {
+	if _, err := ParseDocument([]byte(`{"version":3}`)); !errors.Is(err, ErrNewerVersion) {
 		t.Errorf("ParseDocument: err = %v, want %v", err, ErrNewerVersion)
 	}
-	if _, err := (&Document{Version: 2}).Marshal(); !errors.Is(err, ErrNewerVersion) {
+	if _, err := (&Document{Version: 3}).Marshal(); !errors.Is(err, ErrNewerVersion) {
 		t.Errorf("Marshal of version 2: err = %v, want %v", err, ErrNewerVersion)
 	}
 }
@@ -688,5 +689,50 @@ func TestWithWorkFactorSurvivesReload(t *testing.T) {
 	}
 	if got, want := info.WorkFactor, testFactor; got != want {
 		t.Errorf("file written at 2^%d, want 2^%d (WithWorkFactor)", got, want)
+	}
+}
+
+// TestSigningKeysVersion2: signing_keys need format 2; their unknown
+// members survive a rewrite; a rewrite of a document without them keeps
+// version 1; Clone copies the private bytes.
+func TestSigningKeysVersion2(t *testing.T) {
+	ctx := context.Background()
+	const key = `"signing_keys": {"k1": {"kid": "k1", "alg": "HS256", "private": "AAEC/w==",
+	    "created_at": "2026-11-23T13:00:00Z", "verify_until": "2026-11-23T14:00:00Z", "future_key": [true]}}`
+	if _, err := ParseDocument([]byte(`{"version": 1, ` + key + `}`)); !errors.Is(err, ErrDamaged) {
+		t.Errorf("signing_keys in a version 1 document: %v, want damaged", err)
+	}
+	path := newVaultPath(t)
+	sealRaw(t, path, []byte(`{"version": 2, `+key+`}`), testPass, testFactor)
+	v, err := Open(ctx, path, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := v.Document().SigningKeys["k1"]
+	if k == nil || !bytes.Equal(k.Private, []byte{0, 1, 2, 0xff}) || !k.VerifyUntil.Equal(testTime.Add(time.Hour)) {
+		t.Fatalf("parsed key = %+v", k)
+	}
+	c := v.Document().Clone()
+	c.SigningKeys["k1"].Private[0] = 9
+	if k.Private[0] != 0 {
+		t.Error("Clone shares the private key bytes")
+	}
+	if err := v.Update(ctx, func(d *Document) error { d.Accounts["a"] = &Account{Name: "a"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	out := decryptRaw(t, path, testPass)
+	for _, member := range []string{`"version":2`, `"future_key":[true]`, `"private":"AAEC/w=="`, `"verify_until":"2026-11-23T14:00:00Z"`} {
+		if !bytes.Contains(out, []byte(member)) {
+			t.Errorf("rewritten document lacks %s:\n%s", member, out)
+		}
+	}
+
+	path1 := newVaultPath(t)
+	v1 := mustCreate(t, path1, nil)
+	if err := v1.Update(ctx, func(d *Document) error { d.Accounts["a"] = &Account{Name: "a"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if out := decryptRaw(t, path1, testPass); !bytes.HasPrefix(out, []byte(`{"version":1,`)) || bytes.Contains(out, []byte("signing_keys")) {
+		t.Errorf("a document without keys is written as %s", out)
 	}
 }

@@ -100,7 +100,7 @@ func generateVectors(t *testing.T) []vector {
 		{"empty", "damaged", "an empty file", testPass, []byte{}},
 		{"not_age", "not a vault", "JSON in clear", testPass, full},
 		{"x25519_recipient", "not a vault", "an age file for an X25519 recipient", testPass, forX25519.Bytes()},
-		{"newer_version", "newer version", "a document of format version 2", testPass, sealSeeded(t, 4, []byte(`{"version":2,"accounts":[]}`), testPass)},
+		{"newer_version", "newer version", "a document of format version 3", testPass, sealSeeded(t, 4, []byte(`{"version":3,"accounts":[]}`), testPass)},
 		{"no_version", "not a vault", "JSON without a version", testPass, sealSeeded(t, 5, []byte(`{"accounts":{}}`), testPass)},
 		{"not_json", "damaged", "an age passphrase file holding text", testPass, sealSeeded(t, 6, []byte("hello\n"), testPass)},
 		{"null_record", "damaged", "a null account", testPass, sealSeeded(t, 7, []byte(`{"version":1,"accounts":{"admin":null}}`), testPass)},

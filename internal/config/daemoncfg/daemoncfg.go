@@ -109,6 +109,11 @@ func Validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 		}
 		key.Private = signer
 	}
+	if k.Algorithm != "" {
+		if err := tokenserver.CheckKeyAlgorithm(k.Algorithm); err != nil {
+			add("keys.algorithm: %v", err)
+		}
+	}
 	if k.Secret != "" && k.SecretFile != "" {
 		add("keys.secret and keys.secret_file are exclusive")
 	} else if key.Private == nil {

@@ -8,9 +8,7 @@ CREATE TABLE anchored_meta (
     id        int PRIMARY KEY CHECK (id = 1),
     kdf_salt  bytea NOT NULL,
     kdf_log_n int NOT NULL,
-    verifier  bytea NOT NULL,
-    -- The generated HS256 signing secret (sealed), when OAuth uses one.
-    signing_secret bytea
+    verifier  bytea NOT NULL
 );
 
 CREATE TABLE accounts (
