@@ -189,6 +189,24 @@ func TestFleetOnPostgres(t *testing.T) {
 		return code == 401 || code == 403
 	})
 
+	// anchored keys rotate, on the database the config names: both
+	// replicas sign with the new key within a second; A's old token
+	// (alice's is dead; admin's) still verifies on B.
+	old := tokenFrom(t, a, "admin", "foobar")
+	rot := exec.Command(testbin.Path(t, "anchored"), "--config", a.config, "keys", "rotate")
+	rot.Env = []string{"ANCHORE_VAULT_PASSPHRASE=test passphrase", "HOME=" + a.dir}
+	out, err := rot.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "New signing key") {
+		t.Fatalf("keys rotate: %v\n%s", err, out)
+	}
+	newKID := strings.Fields(strings.TrimPrefix(string(out), "New signing key "))[0]
+	for _, d := range []*opsDaemon{a, b} {
+		eventually("a rotation by anchored keys rotate", func() bool { return tokenKID(t, tokenFrom(t, d, "admin", "foobar")) == newKID })
+	}
+	if code := bearer(t, b, old); code != 200 {
+		t.Errorf("a token from before the rotation on B: %d", code)
+	}
+
 	body := `{"registry":"r0-0.example.com","registry_user":"u","registry_pass":"another-pass-x"}`
 	{
 		code, body := b.call(t, "POST", "/v1/registries?validate=false", "admin:foobar", body)
