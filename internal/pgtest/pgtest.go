@@ -114,7 +114,7 @@ func (c *Cluster) initLocked() error {
 		return err
 	}
 	c.bin = bin
-	dir, err := os.MkdirTemp("", "anchored-pgtest-")
+	dir, err := os.MkdirTemp(baseDir(), "anchored-pgtest-")
 	if err != nil {
 		return err
 	}
@@ -139,6 +139,25 @@ func (c *Cluster) initLocked() error {
 		return fmt.Errorf("initdb: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// baseDir is where the cluster's directory goes: $TMPDIR, unless the
+// server (as nobody) could not reach it or the socket's path would pass
+// the Unix limit (107 bytes), then /tmp.
+func baseDir() string {
+	base := os.TempDir()
+	if len(base) > 60 {
+		return "/tmp"
+	}
+	if os.Geteuid() == 0 {
+		for d := base; d != "/" && d != "."; d = filepath.Dir(d) {
+			fi, err := os.Stat(d)
+			if err != nil || fi.Mode().Perm()&0o001 == 0 {
+				return "/tmp"
+			}
+		}
+	}
+	return base
 }
 
 func (c *Cluster) data() string { return filepath.Join(c.dir, "data") }
