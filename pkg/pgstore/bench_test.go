@@ -3,11 +3,18 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/tokenserver"
+	"github.com/anchored/anchored/pkg/vault"
 )
 
 // The read of every Bearer request (a user by uuid) from the cache, and a
@@ -41,4 +48,55 @@ func BenchmarkStore(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Bearer GET /v1/account through the API in process, on the vault store
+// and on the PostgreSQL store: the cache, not the database, answers, so
+// the two are close (go test -run '^$' -bench API ./pkg/pgstore).
+func BenchmarkAPIBearer(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		store func(b *testing.B) tokenserver.Store
+	}{
+		{"vault", func(b *testing.B) tokenserver.Store {
+			v, err := vault.Create(context.Background(), filepath.Join(b.TempDir(), "s", "vault"), testPassphrase, nil, vault.WithWorkFactor(vault.MinWorkFactor))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return tokenserver.NewVaultStore(v)
+		}},
+		{"postgres", func(b *testing.B) tokenserver.Store { return open(b, pg.NewDatabase(b), testPassphrase) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv, err := tokenserver.New(context.Background(), tokenserver.Config{OAuthEnabled: true, Logger: slog.New(slog.DiscardHandler),
+				Hasher: passhash.New(passhash.WithLogN(4))}, tc.store(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(srv.Close)
+			if _, err := srv.Bootstrap(context.Background(), "foobar", ""); err != nil {
+				b.Fatal(err)
+			}
+			ts := httptest.NewServer(srv)
+			b.Cleanup(ts.Close)
+			tok := "Bearer " + token(b, ts, "admin", "foobar")
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest("GET", ts.URL+"/v1/account", nil)
+					req.Header.Set("Authorization", tok)
+					res, err := ts.Client().Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
 }

@@ -60,7 +60,7 @@ func call(t *testing.T, ts *httptest.Server, method, path, auth, body string) (i
 	return res.StatusCode, res.Header, string(b)
 }
 
-func token(t *testing.T, ts *httptest.Server, user, pass string) string {
+func token(t testing.TB, ts *httptest.Server, user, pass string) string {
 	t.Helper()
 	res, err := ts.Client().PostForm(ts.URL+"/v1/oauth/token", url.Values{"grant_type": {"password"}, "client_id": {"anonymous"},
 		"username": {user}, "password": {pass}})
