@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
@@ -68,17 +65,7 @@ func BenchmarkAPIBearer(b *testing.B) {
 		{"postgres", func(b *testing.B) tokenserver.Store { return open(b, pg.NewDatabase(b), testPassphrase) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			srv, err := tokenserver.New(context.Background(), tokenserver.Config{OAuthEnabled: true, Logger: slog.New(slog.DiscardHandler),
-				Hasher: passhash.New(passhash.WithLogN(4))}, tc.store(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(srv.Close)
-			if _, err := srv.Bootstrap(context.Background(), "foobar", ""); err != nil {
-				b.Fatal(err)
-			}
-			ts := httptest.NewServer(srv)
-			b.Cleanup(ts.Close)
+			ts := apiOn(b, tc.store(b))
 			tok := "Bearer " + token(b, ts, "admin", "foobar")
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

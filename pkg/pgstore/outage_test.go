@@ -20,7 +20,7 @@ import (
 // apiOn serves the API on store s with OAuth on; the admin password is
 // foobar. The keys are re-read only when the store says they changed (or
 // a token names an unknown kid): the interval is an hour.
-func apiOn(t *testing.T, s tokenserver.Store) *httptest.Server {
+func apiOn(t testing.TB, s tokenserver.Store) *httptest.Server {
 	t.Helper()
 	srv, err := tokenserver.New(context.Background(), tokenserver.Config{OAuthEnabled: true, Logger: slog.New(slog.DiscardHandler),
 		Hasher: passhash.New(passhash.WithLogN(4)), KeyAlgorithm: "ES256", KeyRefresh: time.Hour}, s)
