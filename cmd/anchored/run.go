@@ -33,8 +33,10 @@ import (
 	"github.com/anchored/anchored/pkg/vault"
 )
 
-// Exit codes: 0 a clean stop; 1 failed while serving; 2 could not start
-// (usage, configuration, vault, listeners).
+// Exit codes: 0 a clean stop; 1 failed while serving, or the database was
+// unreachable at start (worth a restart); 2 could not start (usage,
+// configuration, vault, listeners, the database refused: wrong passphrase,
+// newer schema).
 const (
 	exitFailed  = 1
 	exitNoStart = 2
@@ -143,6 +145,11 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		return noStart(err)
 	}
 	st, closeStore, err := openStore(ctx, cfg, paths, pass, string(where), getenv, log)
+	if errors.Is(err, pgstore.ErrUnreachable) {
+		// Not a configuration error: exit 1, which the unit's
+		// Restart=on-failure retries (exit 2 is never restarted).
+		return &exitError{code: exitFailed, lines: []error{err}}
+	}
 	if err != nil {
 		return noStart(err)
 	}
@@ -261,7 +268,7 @@ func openStore(ctx context.Context, cfg config.File, paths config.Paths, pass, w
 		}
 		st, err := pgstore.Open(ctx, pgstore.Options{DSN: db.URL, Password: db.Password, Passphrase: pass, Logger: log})
 		if err != nil {
-			return nil, nil, fmt.Errorf("database: %s", oneLine(err))
+			return nil, nil, fmt.Errorf("database: %w", err)
 		}
 		log.Info("using the PostgreSQL store", "schema_version", pgstore.SchemaVersion(), "passphrase_from", where)
 		return st, st.Close, nil
@@ -280,6 +287,3 @@ func openStore(ctx context.Context, cfg config.File, paths config.Paths, pass, w
 	}
 	return tokenserver.NewVaultStore(v), func() {}, nil
 }
-
-// oneLine keeps a multi-line error (a driver's) on one line.
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
