@@ -284,7 +284,7 @@ func TestFleetRefusesToStart(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name, dsn, pass, want string
-		code                 int
+		code                  int
 	}{
 		{"unreachable", "host=" + filepath.Join(dir, "nothing") + " user=x dbname=x", "test passphrase", "anchored: database: database unreachable", 1},
 		{"wrong passphrase", dsn, "another passphrase", "anchored: database: database secrets are sealed with a different passphrase", 2},
