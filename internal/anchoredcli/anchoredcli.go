@@ -76,7 +76,7 @@ func keysCommand() *cli.Command {
 	return &cli.Command{
 		Name:  KeysCommand,
 		Usage: "manage the token signing keys anchored keeps in its store",
-		Description: "The keys are read from the store the daemon uses (the vault, opened with the daemon's passphrase\n" +
+		Description: "The keys are read from the store the daemon uses (the vault, or the database with store: postgres, opened with the daemon's passphrase\n" +
 			"sources). A running anchored picks a change up by itself.",
 		Commands: []*cli.Command{{
 			Name:      KeysRotate,
