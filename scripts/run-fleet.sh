@@ -16,11 +16,6 @@ state=${ANCHORED_STATE:-./.anchored-fleet}
 http_a=${ANCHORED_HTTP_A:-127.0.0.1:8228}
 http_b=${ANCHORED_HTTP_B:-127.0.0.1:8229}
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
-  echo "make run-fleet: PostgreSQL is not installed: install the Debian package postgresql (apt-get install postgresql)" >&2
-  exit 1
-fi
 for a in "$http_a" "$http_b"; do
   h=${a%:*} p=${a##*:}
   if (exec 3<>"/dev/tcp/$h/$p") 2>/dev/null; then
@@ -38,20 +33,7 @@ fi
 chmod 600 "$state/passphrase"
 
 # The cluster: as this user in the state dir, or as nobody in a temp dir.
-as=()
-if [ "$(id -u)" = 0 ]; then
-  pg=$(mktemp -d /tmp/anchored-fleet-pg.XXXXXX)
-  chown nobody "$pg"
-  # setpriv execs (no fork): the PID kept below is the server's own.
-  as=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups)
-else
-  pg=$state/pg
-  mkdir -p "$pg"
-fi
-if [ ! -s "$pg/data/PG_VERSION" ]; then
-  "${as[@]}" "$pgbin/initdb" -D "$pg/data" -U postgres --auth=trust --no-instructions -E UTF8 --locale=C >"$pg/initdb.log"
-fi
-
+. scripts/pg-private.sh
 pids=()
 cleanup() {
   # Each process by its PID: the replicas first, then the database.
@@ -59,19 +41,12 @@ cleanup() {
     kill -INT "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
-  if [ "$(id -u)" = 0 ]; then rm -rf "$pg"; fi
+  pg_private_stop
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
-
-"${as[@]}" "$pgbin/postgres" -D "$pg/data" -k "$pg" -c listen_addresses= >"$pg/postgres.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do
-  "$pgbin/pg_isready" -q -h "$pg" -U postgres && break
-  sleep 0.1
-done
-"$pgbin/psql" -q -h "$pg" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'anchored'" | grep -q 1 ||
-  "$pgbin/createdb" -h "$pg" -U postgres anchored
+pg_private_start "$state/pg"
+pg=$PG_PRIVATE_DIR
 
 for r in a b; do
   http=$http_a
@@ -80,7 +55,7 @@ for r in a b; do
 # Written by scripts/run-fleet.sh (make run-fleet); rewritten on every run.
 store: postgres
 database:
-  url: "host=$pg user=postgres dbname=anchored"
+  url: "$PG_PRIVATE_DSN"
 passphrase_file: $state/passphrase
 listen:
   socket: $state/anchored-$r.sock

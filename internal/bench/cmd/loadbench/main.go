@@ -60,13 +60,14 @@ func main() {
 		helperOnly = flag.Bool("helper-only", false, "run only the helper get scenarios (the daemon still runs; no HTTP load)")
 		withOps    = flag.Bool("ops", false, "also run a second anchored with the audit log (reads on, to a file) and metrics on, and measure Bearer and warm Basic on it against the plain daemon, interleaved")
 		floodConns = flag.Int("flood", 0, "flood mode: hold this many trickling TCP connections for -duration and time the socket (flood.go); nothing else runs")
+		database   = flag.String("database", "", "run the daemon on PostgreSQL (store: postgres) at this empty database, its state copied from the bench vault with anchored store copy")
 	)
 	flag.Parse()
 	if *floorAddr != "" {
 		serveFloor(*floorAddr)
 		return
 	}
-	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly, *withOps, *floodConns); err != nil {
+	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly, *withOps, *floodConns, *database); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -82,7 +83,7 @@ func serveFloor(addr string) {
 	}
 }
 
-func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly, withOps bool, floodConns int) error {
+func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly, withOps bool, floodConns int, database string) error {
 	ctx := context.Background()
 	binDir, err := filepath.Abs(binDir)
 	if err != nil {
@@ -136,6 +137,18 @@ user_authentication:
     enabled: true
   hashed_passwords: true
 `, vaultPath, socket, daemonAddr)
+	if database != "" {
+		// The same state, on PostgreSQL: the daemon's caches answer the
+		// measured requests (docs/anchored.md, "PostgreSQL store").
+		cp := exec.Command(filepath.Join(binDir, "anchored"), "--passphrase-file", passFile, "store", "copy",
+			"--from", "vault:"+vaultPath, "--to", "postgres:"+database)
+		cp.Env = benchEnv(dir)
+		if out, err := cp.CombinedOutput(); err != nil {
+			return fmt.Errorf("store copy: %w: %s", err, out)
+		}
+		cfg += fmt.Sprintf("store: postgres\ndatabase:\n  url: %q\n", database)
+		fmt.Fprintln(os.Stderr, "anchored on PostgreSQL (store: postgres)")
+	}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
