@@ -166,7 +166,13 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	var observer tokenserver.Observer
 	guard := authcache.Guard(st, &authcache.Cache{}, &throttle.Limiter{})
 	var aws ecr.AWS = awsecr.Client{}
-	var ecrCache ecr.Cache
+	var ecrCache ecr.Cache = ecr.NewMemoryCache()
+	var ecrLocker ecr.Locker
+	if pst, ok := st.(*pgstore.Store); ok {
+		// ECR tokens shared by the replicas, one AWS call per registry
+		// across them (pkg/pgstore/ecr.go).
+		ecrCache, ecrLocker = pst.ECRCache(), pst.ECRLocker()
+	}
 	if cfg.Metrics.Listen != "" {
 		m = metrics.New(version.Version)
 		observer = m
@@ -175,7 +181,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		}
 		guard = m.WrapPasswordCheck(guard)
 		aws = m.AWS(aws)
-		ecrCache = m.Cache(ecr.NewMemoryCache())
+		ecrCache = m.Cache(ecrCache)
 	}
 
 	ua := cfg.UserAuthentication
@@ -201,7 +207,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		// ECR tokens live in this process's memory, one AWS call per
 		// registry at a time (registries API and helper endpoints).
 		Registries: tokenserver.RegistryOptions{
-			Resolver:      &ecr.Resolver{AWS: aws, Cache: ecrCache, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
+			Resolver:      &ecr.Resolver{AWS: aws, Cache: ecrCache, Locker: ecrLocker, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
 			HelperAccount: cfg.HelperAccount,
 		},
 	}, st)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/anchored/anchored/internal/pgtest"
+	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/pgstore"
 	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/tokenserver"
@@ -179,7 +180,7 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 	ctx := context.Background()
 	dsn := pg.NewDatabase(t)
 	s := open(t, dsn, testPassphrase)
-	secrets := []string{"registry-pass-6c1f0e", "AKIAEXAMPLESECRETKEY/7Fq2", "plaintext-user-pw-91b2", "hs256-secret-bytes-4d8a1c", "pkcs8-private-key-bytes-e07f"}
+	secrets := []string{"registry-pass-6c1f0e", "AKIAEXAMPLESECRETKEY/7Fq2", "plaintext-user-pw-91b2", "hs256-secret-bytes-4d8a1c", "pkcs8-private-key-bytes-e07f", "ecr-token-secret-3f9a51"}
 	now := time.Now()
 	if err := s.CreateAccount(ctx, tokenserver.Account{Name: "acct", Type: "user", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
 		t.Fatal(err)
@@ -198,6 +199,10 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.ECRCache().Store(ctx, `"acct" 1.dkr.ecr.us-east-1.amazonaws.com ak:x`, ecr.Token{Username: "AWS", Password: secrets[5],
+		RequestedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.RotateSigningKey(ctx, tokenserver.KeyRecord{KID: "k2", Alg: "ES256", Private: []byte(secrets[4]), CreatedAt: now.Add(time.Second)}, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +212,7 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 		t.Fatalf("pg_dump: %v", err)
 	}
 	dump := string(out)
-	if !strings.Contains(dump, "user-visible") || !strings.Contains(dump, "reg.example.com") {
+	if !strings.Contains(dump, "user-visible") || !strings.Contains(dump, "reg.example.com") || !strings.Contains(dump, "ak:x") {
 		t.Fatalf("the dump lacks the rows it should hold (%d bytes)", len(dump))
 	}
 	for _, sec := range secrets {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -93,7 +94,12 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		if tag.RowsAffected() == 0 {
 			return tokenserver.ErrNotFound
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM registries WHERE account = $1`, name)
+		if _, err = tx.Exec(ctx, `DELETE FROM registries WHERE account = $1`, name); err != nil {
+			return err
+		}
+		// The account's cached ECR tokens: ecr.CacheKey starts with the
+		// quoted account name and a space.
+		_, err = tx.Exec(ctx, `DELETE FROM ecr_tokens WHERE starts_with(key, $1)`, strconv.Quote(name)+" ")
 		return err
 	}, nAccounts, nUsers, nRegistries)
 }
