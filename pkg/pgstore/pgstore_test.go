@@ -221,3 +221,27 @@ func TestDumpHoldsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// A database an older binary made (schema version 1) is migrated to this
+// binary's version at Open, its records kept.
+func TestMigratesAnOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	dsn := pg.NewDatabase(t)
+	s := open(t, dsn, testPassphrase)
+	now := time.Now()
+	if err := s.CreateAccount(ctx, tokenserver.Account{Name: "kept", Type: "user", State: "enabled", CreatedAt: now, LastUpdated: now}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	sqlExec(t, dsn, `DROP TABLE ecr_tokens; UPDATE `+pgstore.VersionTable+` SET version = 1`)
+	s = open(t, dsn, testPassphrase)
+	if _, err := s.GetAccount(ctx, "kept"); err != nil {
+		t.Errorf("a record of the older schema: %v", err)
+	}
+	if _, ok, err := s.ECRCache().Load(ctx, "k"); ok || err != nil {
+		t.Errorf("the table of schema version 2 after the migration: %v, %v", ok, err)
+	}
+	if pgstore.SchemaVersion() != 2 {
+		t.Errorf("SchemaVersion = %d", pgstore.SchemaVersion())
+	}
+}
