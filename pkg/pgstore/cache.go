@@ -83,8 +83,6 @@ type caches struct {
 	registries cache[string, []registries.Entry]
 }
 
-func (c *caches) init() {}
-
 func (c *caches) invalidate(name string) {
 	switch name {
 	case nUsers:

@@ -117,7 +117,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	s := &Store{pool: pool, log: o.Logger, stale: o.Staleness}
-	s.caches.init()
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
