@@ -32,7 +32,7 @@ if [ "${BENCH_PG:-1}" != 0 ]; then
   . scripts/pg-private.sh
   trap 'pg_private_stop; rm -rf "$loadtmp"' EXIT
   pg_private_start "$loadtmp/pg"
-  "$loadtmp/loadbench" -bin "$loadtmp" -trivial "$loadtmp/trivialhelper" -duration "${BENCH_DURATION:-5s}" -database "$PG_PRIVATE_DSN"
+  PGBENCH="$PG_PRIVATE_BIN/pgbench" "$loadtmp/loadbench" -bin "$loadtmp" -trivial "$loadtmp/trivialhelper" -duration "${BENCH_DURATION:-5s}" -database "$PG_PRIVATE_DSN"
   pg_private_stop
 fi
 # The connection flood (issue 12): trickling TCP connections held against

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,8 +31,8 @@ const channel = "anchored_changes"
 const (
 	nUsers      = "users"
 	nAccounts   = "accounts"
-	nRegistries = "registries"
-	nKeys       = "keys" // no cache: the server's key ring reloads
+	nRegistries = "registries" // all accounts'; "registries:ACCOUNT" one's
+	nKeys       = "keys"       // no cache: the server's key ring reloads
 )
 
 type cached[V any] struct {
@@ -66,6 +67,25 @@ func (c *cache[K, V]) put(k K, gen uint64, v V, at time.Time) {
 	c.m[k] = cached[V]{v: v, at: at}
 }
 
+// drop forgets k; the generation moves, so a load of k in flight does not
+// store what it read before the change.
+func (c *cache[K, V]) drop(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.m, k)
+}
+
+// fresh returns k's cached value if it may be served without a read.
+func (c *cache[K, V]) fresh(s *Store, k K) (V, bool) {
+	e, _, ok := c.get(k)
+	if ok && (s.listening.Load() || time.Since(e.at) < s.stale) {
+		return e.v, true
+	}
+	var zero V
+	return zero, false
+}
+
 func (c *cache[K, V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -84,6 +104,10 @@ type caches struct {
 }
 
 func (c *caches) invalidate(name string) {
+	if account, ok := strings.CutPrefix(name, nRegistries+":"); ok {
+		c.registries.drop(account) // one account's entries
+		return
+	}
 	switch name {
 	case nUsers:
 		c.userByName.clear()
@@ -107,11 +131,11 @@ func (c *caches) all() {
 // through reads k from c, or loads it. A load that fails because the
 // database is down serves the cached value however old.
 func through[K comparable, V any](ctx context.Context, s *Store, c *cache[K, V], k K, load func(context.Context) (V, error)) (V, error) {
+	if v, ok := c.fresh(s, k); ok {
+		return v, nil
+	}
 	e, gen, ok := c.get(k)
 	now := time.Now()
-	if ok && (s.listening.Load() || now.Sub(e.at) < s.stale) {
-		return e.v, nil
-	}
 	v, err := load(ctx)
 	if err != nil {
 		if ok && unavailable(err) {

@@ -270,18 +270,31 @@ func (s *Store) RegistryAccounts(ctx context.Context) ([]string, error) {
 	return out, s.wrap(err)
 }
 
-// GetRegistry implements registries.Store.
+// GetRegistry implements registries.Store: from the account's cached
+// entries when they are fresh, else one row (a write reads one entry; it
+// must not cost the whole list after every other write invalidated it).
 func (s *Store) GetRegistry(ctx context.Context, account, key string) (registries.Entry, error) {
-	list, err := s.registries(ctx, account)
-	if err != nil {
-		return registries.Entry{}, err
+	find := func(list []registries.Entry) (registries.Entry, error) {
+		for _, e := range list {
+			if e.Registry == key {
+				return e, nil
+			}
+		}
+		return registries.Entry{}, registries.ErrRegistryNotFound
 	}
-	for _, e := range list {
-		if e.Registry == key {
-			return e, nil
+	if list, ok := s.caches.registries.fresh(s, account); ok {
+		return find(list)
+	}
+	e, err := s.scanEntry(account, s.pool.QueryRow(ctx, `SELECT `+registryCols+` FROM registries WHERE account = $1 AND registry = $2`, account, key))
+	if err != nil && unavailable(err) {
+		if c, _, ok := s.caches.registries.get(account); ok { // the database is down: the last known list
+			return find(c.v)
 		}
 	}
-	return registries.Entry{}, registries.ErrRegistryNotFound
+	if err != nil && !errors.Is(err, registries.ErrRegistryNotFound) {
+		return e, s.wrap(err)
+	}
+	return e, err
 }
 
 // ChangeRegistry implements registries.Store. Changes of one key are
@@ -319,7 +332,7 @@ func (s *Store) ChangeRegistry(ctx context.Context, account, key string, fn func
 			created_at = EXCLUDED.created_at, last_updated = EXCLUDED.last_updated`,
 			account, n.Registry, n.Name, n.Type, n.User, s.seal.sealString(n.Pass, adRegistry(account, key)), n.Verify, n.ServerURL, n.CreatedAt, n.LastUpdated)
 		return err
-	}, nRegistries)
+	}, nRegistries+":"+account)
 	if errors.Is(err, registries.ErrNoChange) {
 		return nil
 	}
