@@ -39,7 +39,7 @@ ARCH        ?= $(shell $(GO) env GOARCH)
 # above its clean build.
 PKG_VERSION ?= $(shell ./scripts/pkg-version.sh '$(VERSION)')
 
-.PHONY: all build run test test-short bench fuzz lint clean install package docs-gen
+.PHONY: all build run run-fleet test test-short bench fuzz lint clean install package docs-gen
 
 all: build
 
@@ -49,6 +49,10 @@ build:
 # The main job: anchored in the foreground with state in ./.anchored (SPEC section 7).
 run: build
 	./scripts/run.sh
+
+# Two replicas on a private PostgreSQL (docs/anchored.md, "make run-fleet").
+run-fleet: build
+	./scripts/run-fleet.sh
 
 # Every test, race detector on. The binaries are built once, without -race,
 # and the end-to-end tests run them as Docker would.
@@ -71,7 +75,7 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 clean:
-	rm -rf $(BIN) dist .anchored
+	rm -rf $(BIN) dist .anchored .anchored-fleet
 
 # Man pages and bash/zsh/fish completions from the binaries' command trees.
 docs-gen:

@@ -25,6 +25,16 @@ install -m 0755 "$loadtmp"/build/* "$loadtmp/"
 ops=-ops
 [ "${BENCH_OPS:-1}" = 0 ] && ops=
 "$loadtmp/loadbench" -bin "$loadtmp" -trivial "$loadtmp/trivialhelper" -duration "${BENCH_DURATION:-5s}" $ops
+# The same scenarios with anchored on PostgreSQL (issue 11; BENCHMARKS.md,
+# "anchored on PostgreSQL"): a private cluster (scripts/pg-private.sh), the
+# bench's state copied into it; BENCH_PG=0 leaves it out.
+if [ "${BENCH_PG:-1}" != 0 ]; then
+  . scripts/pg-private.sh
+  trap 'pg_private_stop; rm -rf "$loadtmp"' EXIT
+  pg_private_start "$loadtmp/pg"
+  PGBENCH="$PG_PRIVATE_BIN/pgbench" "$loadtmp/loadbench" -bin "$loadtmp" -trivial "$loadtmp/trivialhelper" -duration "${BENCH_DURATION:-5s}" -database "$PG_PRIVATE_DSN"
+  pg_private_stop
+fi
 # The connection flood (issue 12): trickling TCP connections held against
 # anchored for 10 s, loopback only; 20,000 of them, or fewer when this
 # process may not open that many files (the driver holds one end of each).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -86,6 +87,14 @@ func openKeysStore(ctx context.Context, flags config.Flags, getenv func(string) 
 	pass, _, err := findPassphrase(paths, getenv)
 	if err != nil {
 		return ks, noStart(err)
+	}
+	if cfg.Store == config.StorePostgres { // the database the daemon uses (run.go)
+		st, _, err := openStore(ctx, cfg, paths, pass, "", getenv, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return ks, noStart(err)
+		}
+		ks.store = st // closed by the process's exit
+		return ks, nil
 	}
 	v, err := vault.Open(ctx, paths.Vault, pass)
 	if err != nil {

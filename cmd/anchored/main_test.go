@@ -16,5 +16,5 @@ var leaks = leakcheck.New()
 
 func TestMain(m *testing.M) {
 	http.DefaultTransport = leaks.Transport(http.DefaultTransport)
-	leakcheck.Main(m, leaks)
+	leakcheck.Main(m, leaks, func() { _ = pg.Close() })
 }

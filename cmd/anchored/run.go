@@ -28,12 +28,15 @@ import (
 	"github.com/anchored/anchored/pkg/helper/ecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/awsecr"
 	"github.com/anchored/anchored/pkg/helper/ecr/ecrexec"
+	"github.com/anchored/anchored/pkg/pgstore"
 	"github.com/anchored/anchored/pkg/tokenserver"
 	"github.com/anchored/anchored/pkg/vault"
 )
 
-// Exit codes: 0 a clean stop; 1 failed while serving; 2 could not start
-// (usage, configuration, vault, listeners).
+// Exit codes: 0 a clean stop; 1 failed while serving, or the database was
+// unreachable at start (worth a restart); 2 could not start (usage,
+// configuration, vault, listeners, the database refused: wrong passphrase,
+// newer schema).
 const (
 	exitFailed  = 1
 	exitNoStart = 2
@@ -80,6 +83,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 				// link it; the request and reply (secrets included) only
 				// ever travel on stdin and stdout.
 				return ecrexec.Serve(ctx, awsecr.Client{}, stdin, stdout)
+			}
+		}
+	}
+	for _, sub := range cmd.Commands {
+		if sub.Name != anchoredcli.StoreCommand {
+			continue
+		}
+		for _, c := range sub.Commands {
+			if c.Name == anchoredcli.StoreCopyCommand {
+				c.Action = func(ctx context.Context, cmd *cli.Command) error { return storeCopy(ctx, cmd, getenv, stdout) }
 			}
 		}
 	}
@@ -131,18 +144,16 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	if err != nil {
 		return noStart(err)
 	}
-	v, err := vault.Open(ctx, paths.Vault, pass)
-	if errors.Is(err, vault.ErrMissing) {
-		v, err = vault.Create(ctx, paths.Vault, pass, nil)
-		if err == nil {
-			log.Info("created a new vault", "path", paths.Vault, "passphrase_from", string(where))
-		} else if errors.Is(err, vault.ErrExists) { // another process created it meanwhile
-			v, err = vault.Open(ctx, paths.Vault, pass)
-		}
+	st, closeStore, err := openStore(ctx, cfg, paths, pass, string(where), getenv, log)
+	if errors.Is(err, pgstore.ErrUnreachable) {
+		// Not a configuration error: exit 1, which the unit's
+		// Restart=on-failure retries (exit 2 is never restarted).
+		return &exitError{code: exitFailed, lines: []error{err}}
 	}
 	if err != nil {
-		return noStart(fmt.Errorf("vault: %w", err))
+		return noStart(err)
 	}
+	defer closeStore()
 
 	// The audit log (on by default for changes) and, when a listener is
 	// configured, the metrics (ops.go).
@@ -153,21 +164,33 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	defer sink.closeFile()
 	var m *metrics.Metrics
 	var observer tokenserver.Observer
-	st := tokenserver.NewVaultStore(v)
 	guard := authcache.Guard(st, &authcache.Cache{}, &throttle.Limiter{})
 	var aws ecr.AWS = awsecr.Client{}
-	var ecrCache ecr.Cache
+	var ecrCache ecr.Cache = ecr.NewMemoryCache()
+	var ecrLocker ecr.Locker
+	if pst, ok := st.(*pgstore.Store); ok {
+		// ECR tokens shared by the replicas, one AWS call per registry
+		// across them (pkg/pgstore/ecr.go).
+		ecrCache, ecrLocker = pst.ECRCache(), pst.ECRLocker()
+	}
 	if cfg.Metrics.Listen != "" {
 		m = metrics.New(version.Version)
 		observer = m
-		st.OnReload(m.VaultReload)
+		if vs, ok := st.(*tokenserver.VaultStore); ok {
+			vs.OnReload(m.VaultReload)
+		}
 		guard = m.WrapPasswordCheck(guard)
 		aws = m.AWS(aws)
-		ecrCache = m.Cache(ecr.NewMemoryCache())
+		ecrCache = m.Cache(ecrCache)
 	}
 
 	ua := cfg.UserAuthentication
+	var ready func(context.Context) error
+	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+		ready = p.Ping // the database answers
+	}
 	srv, err := tokenserver.New(ctx, tokenserver.Config{
+		Ready:           ready,
 		OAuthEnabled:    ua.OAuth.Enabled,
 		TokenTTL:        time.Duration(ua.OAuth.DefaultTokenExpirationSeconds) * time.Second,
 		Issuer:          ua.OAuth.Issuer,
@@ -184,7 +207,7 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 		// ECR tokens live in this process's memory, one AWS call per
 		// registry at a time (registries API and helper endpoints).
 		Registries: tokenserver.RegistryOptions{
-			Resolver:      &ecr.Resolver{AWS: aws, Cache: ecrCache, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
+			Resolver:      &ecr.Resolver{AWS: aws, Cache: ecrCache, Locker: ecrLocker, AllowIAMAuto: cfg.AllowAWSECRIAMAuto, Logger: log},
 			HelperAccount: cfg.HelperAccount,
 		},
 	}, st)
@@ -238,4 +261,35 @@ func serve(ctx context.Context, flags config.Flags, getenv func(string) string, 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openStore opens the configured store: the vault file (made on first
+// start), or the PostgreSQL database shared by a fleet, its secrets sealed
+// under a key derived from the same passphrase.
+func openStore(ctx context.Context, cfg config.File, paths config.Paths, pass, where string, getenv func(string) string, log *slog.Logger) (tokenserver.Store, func(), error) {
+	if cfg.Store == config.StorePostgres {
+		db, err := daemoncfg.ResolveDatabase(cfg, getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := pgstore.Open(ctx, pgstore.Options{DSN: db.URL, Password: db.Password, Passphrase: pass, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("database: %w", err)
+		}
+		log.Info("using the PostgreSQL store", "schema_version", pgstore.SchemaVersion(), "passphrase_from", where)
+		return st, st.Close, nil
+	}
+	v, err := vault.Open(ctx, paths.Vault, pass)
+	if errors.Is(err, vault.ErrMissing) {
+		v, err = vault.Create(ctx, paths.Vault, pass, nil)
+		if err == nil {
+			log.Info("created a new vault", "path", paths.Vault, "passphrase_from", where)
+		} else if errors.Is(err, vault.ErrExists) { // another process created it meanwhile
+			v, err = vault.Open(ctx, paths.Vault, pass)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("vault: %w", err)
+	}
+	return tokenserver.NewVaultStore(v), func() {}, nil
 }

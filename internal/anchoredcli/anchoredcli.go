@@ -37,7 +37,30 @@ func Command() *cli.Command {
 			Name:   ECRCommand,
 			Usage:  "answer one ECR request of docker-credential-anchore (JSON on stdin and stdout)",
 			Hidden: true,
-		}, keysCommand()},
+		}, keysCommand(), storeCommand()},
+	}
+}
+
+// Store commands (issue 11); their actions are set by cmd/anchored.
+const (
+	StoreCommand     = "store"
+	StoreCopyCommand = "copy"
+)
+
+func storeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  StoreCommand,
+		Usage: "move the daemon's state between the vault file and PostgreSQL",
+		Commands: []*cli.Command{{
+			Name:  StoreCopyCommand,
+			Usage: "copy every account, user, registry entry and signing key into a new, empty store, then verify the copy",
+			UsageText: "anchored [--config F] [--passphrase-file F] store copy --from vault:PATH|postgres:URL --to vault:PATH|postgres:URL\n" +
+				"The database password comes from database.password_file or $CREDENTIALS_DIRECTORY/database-password, never from the URL.",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "from", Usage: "the store to read: vault:PATH or postgres:URL", Required: true},
+				&cli.StringFlag{Name: "to", Usage: "the new store to write: vault:PATH (made if missing) or postgres:URL", Required: true},
+			},
+		}},
 	}
 }
 
@@ -53,7 +76,7 @@ func keysCommand() *cli.Command {
 	return &cli.Command{
 		Name:  KeysCommand,
 		Usage: "manage the token signing keys anchored keeps in its store",
-		Description: "The keys are read from the store the daemon uses (the vault, opened with the daemon's passphrase\n" +
+		Description: "The keys are read from the store the daemon uses (the vault, or the database with store: postgres, opened with the daemon's passphrase\n" +
 			"sources). A running anchored picks a change up by itself.",
 		Commands: []*cli.Command{{
 			Name:      KeysRotate,

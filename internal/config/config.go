@@ -39,7 +39,34 @@ type File struct {
 	LogFormat string  `yaml:"log_format"`
 	Audit     Audit   `yaml:"audit"`
 	Metrics   Metrics `yaml:"metrics"`
+	// Store (issue 11; ours): where the daemon keeps its state, "vault"
+	// (the file, the default) or "postgres" (a database shared by a fleet
+	// of replicas, configured by Database).
+	Store    string   `yaml:"store"`
+	Database Database `yaml:"database"`
 }
+
+// Stores of the store key.
+const (
+	StoreVault    = "vault"
+	StorePostgres = "postgres"
+)
+
+// Database is the database block (store: postgres). URL is a PostgreSQL
+// connection string (URL or keyword/value) without a password; the
+// password comes from PasswordFile, else the systemd credential
+// DatabasePasswordCredential, never from argv or the URL.
+type Database struct {
+	URL          string `yaml:"url"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// EnvDatabaseURL overrides database.url.
+const EnvDatabaseURL = "ANCHORED_DATABASE_URL"
+
+// DatabasePasswordCredential is the systemd credential (LoadCredential=)
+// holding the database password, read from $CREDENTIALS_DIRECTORY.
+const DatabasePasswordCredential = "database-password"
 
 // Log formats of log_format.
 const (
@@ -105,6 +132,7 @@ func Defaults() File {
 		DefaultAdminEmail: "admin@myanchore",
 		LogFormat:         LogFormatText,
 		Audit:             Audit{Enabled: true},
+		Store:             StoreVault,
 		UserAuthentication: UserAuth{OAuth: OAuth{
 			DefaultTokenExpirationSeconds: 3600,
 			Issuer:                        "anchore-engine",
@@ -333,6 +361,9 @@ func (c *File) ApplyEnv(getenv func(string) string) error {
 	}
 	if v := getenv("ANCHORE_ADMIN_PASSWORD"); v != "" {
 		c.DefaultAdminPassword = v
+	}
+	if v := getenv(EnvDatabaseURL); v != "" {
+		c.Database.URL = v
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))

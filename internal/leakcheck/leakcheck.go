@@ -181,8 +181,12 @@ func (l *Log) Recorded() (bodies, secrets int) {
 // Main runs the tests and exits, failing when they passed but a body
 // leaked a password, or when no body was recorded with a test run that was
 // not filtered to a subset (-run): then the assertion checked nothing.
-func Main(m *testing.M, l *Log) {
+// cleanup runs after the tests (a test database cluster to stop).
+func Main(m *testing.M, l *Log, cleanup ...func()) {
 	code := m.Run()
+	for _, f := range cleanup {
+		f()
+	}
 	bodies, _ := l.Recorded()
 	for _, b := range l.Leaks() {
 		fmt.Fprintf(os.Stderr, "FAIL: a response body contains a stored password: %.300s\n", b)

@@ -100,6 +100,24 @@ func (s *VaultStore) ListRegistries(ctx context.Context, account string) ([]Entr
 	return out, nil
 }
 
+// RegistryAccounts returns the accounts that have registry entries,
+// sorted (for copying a whole store: an account's entries may exist before
+// the account does).
+func (s *VaultStore) RegistryAccounts(ctx context.Context) ([]string, error) {
+	d, err := s.doc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(d.Registries))
+	for a, regs := range d.Registries {
+		if len(regs) > 0 {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // GetRegistry implements Store.
 func (s *VaultStore) GetRegistry(ctx context.Context, account, key string) (Entry, error) {
 	d, err := s.doc(ctx)

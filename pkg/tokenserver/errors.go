@@ -42,6 +42,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, errUnauthorized):
 		writeUnauthorized(w)
 		return
+	case errors.Is(err, ErrUnavailable):
+		s.log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		ae = &apiError{code: http.StatusServiceUnavailable, msg: "Service unavailable, retry later"}
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
 		ae = &apiError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("Request body too large (limit %d bytes)", mbe.Limit)}

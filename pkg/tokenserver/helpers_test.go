@@ -37,6 +37,18 @@ func newVault(t *testing.T) *vault.Vault {
 	return v
 }
 
+// onPostgres prefixes the tests TestAPIOnPostgres reruns: newEnv under it
+// serves from a fresh PostgreSQL store instead of the vault.
+const onPostgres = "TestAPIOnPostgres/"
+
+// newPGStore opens a fresh PostgreSQL store, and closePG stops the test
+// cluster. pgstore imports this package, so only an external test file
+// (pgstore_ext_test.go) can set them, through export_test.go.
+var (
+	newPGStore func(t *testing.T) Store
+	closePG    = func() {}
+)
+
 // newEnv starts a server; cfg's zero fields get test defaults. The admin
 // password is foobar.
 func newEnv(t *testing.T, cfg Config) *testEnv {
@@ -56,7 +68,9 @@ func newEnvOn(t *testing.T, cfg Config, v *vault.Vault) *testEnv {
 // newEnvOnStore starts a server on st (its vault field is nil).
 func newEnvOnStore(t *testing.T, cfg Config, st Store) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, now: time.Now()}
+	// Microseconds: the PostgreSQL store keeps no finer, and tests compare
+	// stored times with e.now.
+	e := &testEnv{t: t, now: time.Now().Truncate(time.Microsecond)}
 	e.hasher = passhash.NewCounting(passhash.New(passhash.WithLogN(4)))
 	cfg.Hasher = e.hasher
 	if cfg.Logger == nil {
@@ -64,6 +78,9 @@ func newEnvOnStore(t *testing.T, cfg Config, st Store) *testEnv {
 	}
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return e.now }
+	}
+	if strings.HasPrefix(t.Name(), onPostgres) {
+		st = newPGStore(t)
 	}
 	srv, err := New(context.Background(), cfg, st)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 // request stored (internal/leakcheck).
 var leaks = leakcheck.New()
 
-func TestMain(m *testing.M) { leakcheck.Main(m, leaks) }
+func TestMain(m *testing.M) { leakcheck.Main(m, leaks, func() { closePG() }) }
 
 func TestRegistriesAPI(t *testing.T) {
 	reg := regtest.Start(t)

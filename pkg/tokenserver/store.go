@@ -13,6 +13,9 @@ import (
 var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrUnavailable marks a store that cannot be reached (a database
+	// down): the API answers 503 with Retry-After, not 500.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Account is the stored form of an Anchore account.

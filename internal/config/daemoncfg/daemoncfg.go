@@ -150,6 +150,7 @@ func Validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 		}
 	}
 	errs = append(errs, validateOps(cfg)...)
+	errs = append(errs, ValidateStore(cfg)...)
 	if err := daemon.CheckSocketDir(paths.Socket); err != nil {
 		add("socket %s: %v", paths.Socket, oneLine(err))
 	}

@@ -60,13 +60,14 @@ func main() {
 		helperOnly = flag.Bool("helper-only", false, "run only the helper get scenarios (the daemon still runs; no HTTP load)")
 		withOps    = flag.Bool("ops", false, "also run a second anchored with the audit log (reads on, to a file) and metrics on, and measure Bearer and warm Basic on it against the plain daemon, interleaved")
 		floodConns = flag.Int("flood", 0, "flood mode: hold this many trickling TCP connections for -duration and time the socket (flood.go); nothing else runs")
+		database   = flag.String("database", "", "run the daemon on PostgreSQL (store: postgres) at this empty database, its state copied from the bench vault with anchored store copy")
 	)
 	flag.Parse()
 	if *floorAddr != "" {
 		serveFloor(*floorAddr)
 		return
 	}
-	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly, *withOps, *floodConns); err != nil {
+	if err := run(*binDir, *trivial, *duration, *workers, *procs, *coldUsers, *rounds, *helperOnly, *withOps, *floodConns, *database); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -82,7 +83,7 @@ func serveFloor(addr string) {
 	}
 }
 
-func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly, withOps bool, floodConns int) error {
+func run(binDir, trivial string, duration time.Duration, workers uint64, procs, coldUsers, rounds int, helperOnly, withOps bool, floodConns int, database string) error {
 	ctx := context.Background()
 	binDir, err := filepath.Abs(binDir)
 	if err != nil {
@@ -136,6 +137,18 @@ user_authentication:
     enabled: true
   hashed_passwords: true
 `, vaultPath, socket, daemonAddr)
+	if database != "" {
+		// The same state, on PostgreSQL: the daemon's caches answer the
+		// measured requests (docs/anchored.md, "PostgreSQL store").
+		cp := exec.Command(filepath.Join(binDir, "anchored"), "--passphrase-file", passFile, "store", "copy",
+			"--from", "vault:"+vaultPath, "--to", "postgres:"+database)
+		cp.Env = benchEnv(dir)
+		if out, err := cp.CombinedOutput(); err != nil {
+			return fmt.Errorf("store copy: %w: %s", err, out)
+		}
+		cfg += fmt.Sprintf("store: postgres\ndatabase:\n  url: %q\n", database)
+		fmt.Fprintln(os.Stderr, "anchored on PostgreSQL (store: postgres)")
+	}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -210,7 +223,7 @@ user_authentication:
 		against("basic-warm", "Basic GET /v1/account warm", bench.Static("GET", base+"/v1/account", basicAdmin, nil))
 		against("token-warm", "POST /v1/oauth/token warm", bench.Static("POST", base+"/v1/oauth/token", formHeader, form("admin", adminPassword)))
 		if withOps {
-			opsDaemon, opsBase, err := startOpsDaemon(binDir, dir, vaultPath, passFile)
+			opsDaemon, opsBase, err := startOpsDaemon(binDir, dir, vaultPath, passFile, database)
 			if opsDaemon != nil {
 				defer stop(opsDaemon)
 			}
@@ -254,6 +267,11 @@ user_authentication:
 			fmt.Fprintln(os.Stderr, r, fmt.Sprintf("(%.2fx of cores/scrypt = %.1f/s)", r.RPS/ideal, ideal))
 			results[key], ratios[key] = r, r.RPS/ideal
 			ratios[key+"-ideal"] = ideal
+		}
+		if database != "" {
+			if err := fleetWrites(binDir, dir, passFile, database, base, duration, workers, rounds, results, ratios); err != nil {
+				return err
+			}
 		}
 		cold("basic-cold", "Basic GET /v1/account cold", func(t *vegeta.Target) error {
 			i := coldBasicNext.Add(1)
@@ -320,10 +338,11 @@ user_authentication:
 	return nil
 }
 
-// startOpsDaemon starts a second anchored on the same vault with the
+// startOpsDaemon starts a second anchored on the same vault (or database)
+// with the
 // audit log (changes and reads, to a file) and metrics on. It returns the
 // process (to stop) and its base URL.
-func startOpsDaemon(binDir, dir, vaultPath, passFile string) (*exec.Cmd, string, error) {
+func startOpsDaemon(binDir, dir, vaultPath, passFile, database string) (*exec.Cmd, string, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, "", err
@@ -332,7 +351,6 @@ func startOpsDaemon(binDir, dir, vaultPath, passFile string) (*exec.Cmd, string,
 	if err != nil {
 		return nil, "", err
 	}
-	cfgPath := filepath.Join(dir, "config-ops.yaml")
 	cfg := fmt.Sprintf(`vault: %s
 listen:
   socket: %s
@@ -348,18 +366,11 @@ audit:
 metrics:
   listen: %s
 `, vaultPath, filepath.Join(dir, "ops.sock"), addr, filepath.Join(dir, "audit.log"), maddr)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, "", err
+	if database != "" { // the same store as the plain daemon's
+		cfg += fmt.Sprintf("store: postgres\ndatabase:\n  url: %q\n", database)
 	}
-	d := exec.Command(filepath.Join(binDir, "anchored"), "--config", cfgPath, "--passphrase-file", passFile)
-	d.Env = benchEnv(dir)
-	d.Stdout, d.Stderr = io.Discard, io.Discard
-	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := d.Start(); err != nil {
-		return nil, "", err
-	}
-	base := "http://" + addr
-	if err := waitHealthy(base+"/health", 20*time.Second); err != nil {
+	d, base, err := spawn(binDir, dir, "config-ops.yaml", cfg, addr, passFile)
+	if err != nil {
 		return d, "", err
 	}
 	// Scraped once, so the metrics are live as under Prometheus.
@@ -508,6 +519,11 @@ func report(w io.Writer, rs map[string]bench.Result, ratios map[string]float64, 
 	// -ops: the same daemon with the audit log and metrics on (issue 13).
 	row("bearer-ops", fmt.Sprintf("%.3fx without", ratios["bearer-ops"]), ">= 0.95x without", atLeast("bearer-ops", 0.95))
 	row("basic-warm-ops", fmt.Sprintf("%.3fx without", ratios["basic-warm-ops"]), ">= 0.95x without", atLeast("basic-warm-ops", 0.95))
+	// -database: registry writes through one and two replicas on one
+	// PostgreSQL, against its own single-row insert rate (issue 11).
+	row("writes-floor", "1.00x", "", nil)
+	row("writes-one", fmt.Sprintf("%.2fx pgbench", ratios["writes-one"]), "", nil)
+	row("writes-two", fmt.Sprintf("%.2fx pgbench", ratios["writes-two"]), "", nil)
 	row("basic-cold", fmt.Sprintf("%.2fx of cores/scrypt (%.1f/s)", ratios["basic-cold"], ratios["basic-cold-ideal"]), "", nil)
 	row("token-cold", fmt.Sprintf("%.2fx of cores/scrypt (%.1f/s)", ratios["token-cold"], ratios["token-cold-ideal"]), "within 1.2x (>= 0.83x)", atLeast("token-cold", 1/1.2))
 	if _, ok := rs["helper-trivial"]; ok {
