@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -229,5 +230,40 @@ func TestProviderEndToEnd(t *testing.T) {
 	}
 	if a := w.askRaw(w.env(false), "", "extra"); a.code != 2 {
 		t.Errorf("an argument: exit %d, want 2", a.code)
+	}
+}
+
+// The provider holds the vault's secrets as the helper does, so it turns
+// core dumps off as the helper does (internal/nodump): caught while it
+// waits on a socket that accepts and never answers.
+func TestProviderNoCoreDumps(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "silent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := exec.Command(testbin.Path(t, "anchore-credential-provider"))
+	c.Env = []string{"HOME=" + dir, "XDG_RUNTIME_DIR=" + dir, "ANCHORE_CONFIG=" + filepath.Join(dir, "none.yaml"), "ANCHORED_SOCKET=" + sock}
+	c.Stdin = strings.NewReader(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"reg.example.com/app"}`)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Process.Kill(); c.Wait() }()
+	conn, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	conn.Read(make([]byte, 1)) // the request has started: the provider is past its start
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", c.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^Max core file size\s+(\S+)\s+(\S+)`).FindStringSubmatch(string(b))
+	if m == nil || m[1] != "0" || m[2] != "0" {
+		t.Errorf("the provider's core limit = %q, want 0 0", m)
 	}
 }

@@ -105,7 +105,7 @@ func (s settings) service(env *Env, v *vault.Vault) *registries.Service {
 		Store:        &registries.VaultStore{V: v},
 		Resolver:     res,
 		Hosts:        env.AWS(),
-		AllowIAMAuto: s.cfg.AllowAWSECRIAMAuto,
+		AllowIAMAuto: res.AllowIAMAuto, // the resolver's own setting: the gate and the token fetch agree
 		Validate: func(ctx context.Context, account string, e registries.Entry) error {
 			return validate.Validator{Transport: env.Transport, Resolver: res, Account: account}.Check(ctx, e)
 		},

@@ -3,6 +3,7 @@ package registries
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/anchored/anchored/pkg/helper"
@@ -10,11 +11,15 @@ import (
 	"github.com/anchored/anchored/pkg/vault"
 )
 
-// VaultBackend is the in-process helper.Backend (direct mode): each call
-// opens the vault file itself, which costs one scrypt, and runs Service
-// over it, as anchored's helper endpoints run Service over the vault it
-// holds open. It keeps no state between calls: one process per Docker
-// request is what it is built for.
+// VaultBackend is the in-process helper.Backend (direct mode): it opens
+// the vault file itself, which costs one scrypt, and runs Service over it,
+// as anchored's helper endpoints run Service over the vault it holds open.
+// It is built for one process per request; a caller that asks more than
+// once (the kubelet provider: list, then get) reuses the vault the first
+// call opened, re-read only if the file changed (vault.Refresh, as the
+// daemon does), so it pays one scrypt, not one per call.
+//
+// Use a VaultBackend by pointer and do not copy it after first use.
 type VaultBackend struct {
 	// Path is the vault file.
 	Path string
@@ -32,6 +37,9 @@ type VaultBackend struct {
 	// CreateOptions are used when Store creates a missing vault (tests set
 	// a low work factor).
 	CreateOptions []vault.Option
+
+	mu     sync.Mutex
+	opened *vault.Vault // the vault open opened, for the calls after it
 }
 
 var _ helper.Backend = (*VaultBackend)(nil)
@@ -45,8 +53,17 @@ func (b *VaultBackend) service(v *vault.Vault) *Service {
 	return s
 }
 
-// open opens the vault; every failure is helper.ErrUnavailable.
+// open opens the vault, or refreshes the one an earlier call opened;
+// every failure is helper.ErrUnavailable.
 func (b *VaultBackend) open(ctx context.Context) (*vault.Vault, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.opened != nil {
+		if _, err := b.opened.Refresh(ctx); err != nil {
+			return nil, helper.Unavailable(err)
+		}
+		return b.opened, nil
+	}
 	p, err := b.Passphrase()
 	if err != nil {
 		return nil, helper.Unavailable(err)
@@ -55,6 +72,7 @@ func (b *VaultBackend) open(ctx context.Context) (*vault.Vault, error) {
 	if err != nil {
 		return nil, helper.Unavailable(err)
 	}
+	b.opened = v
 	return v, nil
 }
 

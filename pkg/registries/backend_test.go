@@ -242,3 +242,31 @@ func TestVaultBackendConcurrentStores(t *testing.T) {
 		t.Errorf("List = %v, %v; want %d entries", got, err, n+1)
 	}
 }
+
+// A backend asked more than once (the kubelet provider lists, then gets)
+// opens the vault once, and still sees what another process wrote since.
+func TestVaultBackendOpensOnce(t *testing.T) {
+	ctx := context.Background()
+	writer := newBackend(t, true)
+	if err := writer.Store(ctx, helper.Credentials{ServerURL: "a.example.com", Username: "u", Secret: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	reader := &VaultBackend{Path: writer.Path, Account: writer.Account, Now: writer.Now,
+		Passphrase: func() (string, error) { asked++; return testPass, nil }}
+	if m, err := reader.List(ctx); err != nil || m["a.example.com"] != "u" {
+		t.Fatalf("List = %v, %v", m, err)
+	}
+	if c, err := reader.Get(ctx, "a.example.com"); err != nil || c.Secret != "p1" {
+		t.Fatalf("Get = %+v, %v", c, err)
+	}
+	if err := writer.Store(ctx, helper.Credentials{ServerURL: "a.example.com", Username: "u", Secret: "p2"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := reader.Get(ctx, "a.example.com"); err != nil || c.Secret != "p2" {
+		t.Errorf("Get after another's store = %+v, %v; want the new secret", c, err)
+	}
+	if asked != 1 {
+		t.Errorf("the passphrase was asked %d times over three reads, want 1 (one open, one scrypt)", asked)
+	}
+}

@@ -182,7 +182,8 @@ func (s *Service) Add(ctx context.Context, account string, in AddInput, validate
 			return Entry{}, err
 		}
 	}
-	e.CreatedAt, e.LastUpdated = s.now(), s.now()
+	now := s.now()
+	e.CreatedAt, e.LastUpdated = now, now
 	err = s.Store.ChangeRegistry(ctx, account, key, func(cur *Entry) (*Entry, error) {
 		if cur != nil {
 			return nil, ErrExists

@@ -163,6 +163,79 @@ func TestUpdateChecks(t *testing.T) {
 	}
 }
 
+// The writes change what they say and nothing else: an add stamps one
+// time; an update only its fields and LastUpdated; a "store" over an
+// added entry keeps its creation time, name and TLS setting; no write
+// touches another entry or another account.
+func TestWritesChangeNothingElse(t *testing.T) {
+	ctx := context.Background()
+	tick := t0
+	s := &Service{Store: &VaultStore{V: newVault(t)}, Hosts: awsecr.Client{}, Now: func() time.Time {
+		tick = tick.Add(time.Second)
+		return tick
+	}}
+	add := func(account string, in AddInput) Entry {
+		t.Helper()
+		e, err := s.Add(ctx, account, in, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.CreatedAt.Equal(e.LastUpdated) {
+			t.Errorf("add of %s: created %v, last updated %v; want one time", e.Registry, e.CreatedAt, e.LastUpdated)
+		}
+		return e
+	}
+	a := add("admin", AddInput{Registry: "a.example.com", Name: "A", User: "ua", Pass: "pa", Verify: false})
+	b := add("admin", AddInput{Registry: "b.example.com", User: "ub", Pass: "pb", Verify: true})
+	other := add("other", AddInput{Registry: "a.example.com", User: "uo", Pass: "po", Verify: true})
+	list := func(account string) []Entry {
+		t.Helper()
+		es, err := s.List(ctx, account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	check := func(what string, want ...Entry) {
+		t.Helper()
+		if got := list("admin"); !reflect.DeepEqual(got, want) {
+			t.Errorf("after %s: admin's entries\n%+v\nwant\n%+v", what, got, want)
+		}
+		if got := list("other"); !reflect.DeepEqual(got, []Entry{other}) {
+			t.Errorf("after %s: other's entries changed: %+v", what, got)
+		}
+	}
+	check("add", a, b)
+
+	user := "ua2"
+	got, err := s.Update(ctx, "admin", "a.example.com", Patch{User: &user}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantA := a
+	wantA.User, wantA.LastUpdated = user, got.LastUpdated
+	if !got.LastUpdated.After(a.LastUpdated) || !reflect.DeepEqual(got, wantA) {
+		t.Errorf("update = %+v, want %+v with a later LastUpdated", got, wantA)
+	}
+	check("update", wantA, b)
+
+	c := helper.Credentials{ServerURL: "https://a.example.com", Username: "login", Secret: "token"}
+	if err := s.StoreCredentials(ctx, "admin", c); err != nil {
+		t.Fatal(err)
+	}
+	stored := list("admin")[0]
+	wantA.User, wantA.Pass, wantA.ServerURL, wantA.LastUpdated = c.Username, c.Secret, c.ServerURL, stored.LastUpdated
+	if !stored.LastUpdated.After(got.LastUpdated) {
+		t.Errorf("store: LastUpdated %v not after %v", stored.LastUpdated, got.LastUpdated)
+	}
+	check("store", wantA, b)
+
+	if err := s.EraseCredentials(ctx, "admin", "a.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	check("erase", b)
+}
+
 // newVault is a fresh vault at the lowest work factor.
 func newVault(t *testing.T) *vault.Vault {
 	t.Helper()

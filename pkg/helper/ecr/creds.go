@@ -30,10 +30,10 @@ type Auth struct {
 // Classify follows Anchore: awsauto as user or password first, then the
 // _iam_role user, else static keys. Errors wrap ErrBadCredentials.
 func Classify(c Credentials) (Auth, error) {
-	switch {
-	case c.User == AWSAuto || c.Pass == AWSAuto:
+	switch c.mode() {
+	case ModeAuto:
 		return Auth{Mode: ModeAuto, Identity: AWSAuto}, nil
-	case c.User == IAMRoleUser:
+	case ModeRole:
 		arn, ext, _ := strings.Cut(c.Pass, ";")
 		arn, ext = strings.TrimSpace(arn), strings.TrimSpace(ext)
 		if !strings.HasPrefix(arn, "arn:") {
@@ -60,12 +60,23 @@ func Classify(c Credentials) (Auth, error) {
 // identity (awsauto or _iam_role), which allow_awsecr_iam_auto must permit.
 func (a Auth) UsesHostIdentity() bool { return a.Mode != ModeStatic }
 
+// mode is Classify's first step, the one rule of which credentials spend
+// the host's identity: awsauto as user or password, then the _iam_role
+// user, else static keys. It never fails: Classify checks the shape after.
+func (c Credentials) mode() Mode {
+	switch {
+	case c.User == AWSAuto || c.Pass == AWSAuto:
+		return ModeAuto
+	case c.User == IAMRoleUser:
+		return ModeRole
+	}
+	return ModeStatic
+}
+
 // UsesHostIdentity is Classify's answer to the same question, for
 // credentials of any shape (the registry workflow asks before anything
 // else, as Anchore's first check).
-func (c Credentials) UsesHostIdentity() bool {
-	return c.User == AWSAuto || c.Pass == AWSAuto || c.User == IAMRoleUser
-}
+func (c Credentials) UsesHostIdentity() bool { return c.mode() != ModeStatic }
 
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
