@@ -201,9 +201,8 @@ func noteNamespace(r *http.Request, ns string) {
 }
 
 // auditFailedLogin records a refused authentication (wrong credentials or
-// throttled): user is the name tried only when it names an existing user,
-// as logFailedLogin does (a password typed into the user name field must
-// not reach the log).
+// throttled): user is the name tried only when knownUser says so, as for
+// logFailedLogin.
 func (s *Server) auditFailedLogin(r *http.Request, err error) {
 	var ra RetryAfter
 	code := http.StatusUnauthorized
@@ -219,7 +218,7 @@ func (s *Server) auditFailedLogin(r *http.Request, err error) {
 	a.Method = ""
 	if name, _, ok := r.BasicAuth(); ok {
 		a.Method = "basic"
-		if u, err := s.store.GetUser(r.Context(), name); err == nil {
+		if u, ok := s.knownUser(r.Context(), name); ok {
 			a.User, a.Account = u.Username, u.Account
 		}
 	} else if _, ok := bearerToken(r); ok {
