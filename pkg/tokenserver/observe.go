@@ -66,10 +66,31 @@ func safeTarget(t string) string {
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		host = rest[:i]
 	}
-	if i := strings.LastIndex(host, "@"); i >= 0 {
-		return scheme + rest[i+1:]
+	at := strings.LastIndex(host, "@")
+	if at < 0 && !hostPortShaped(host) {
+		// A password typed with a '/', '?' or '#' in it ends the host
+		// early (user:p#ss@host): its user information runs to the last @.
+		at = strings.LastIndex(rest, "@")
+	}
+	if at >= 0 {
+		return scheme + rest[at+1:]
 	}
 	return t
+}
+
+// hostPortShaped reports whether h can be a host with an optional port:
+// what follows its last ':' (outside an IPv6 literal) is a number.
+func hostPortShaped(h string) bool {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 || strings.HasPrefix(h, "[") && strings.LastIndexByte(h, ']') > i {
+		return true
+	}
+	for _, c := range h[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // statusWriter remembers the status code a handler answered.
