@@ -32,15 +32,25 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// CheckLoopback is the rule for a plain HTTP address: host:port with a
+// loopback host (else ErrNotLoopback). ListenHTTP and the configuration
+// check both apply it.
+func CheckLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("http address %q: %w", addr, err)
+	}
+	if !IsLoopbackHost(host) {
+		return fmt.Errorf("%w: %q", ErrNotLoopback, addr)
+	}
+	return nil
+}
+
 // ListenHTTP listens on a loopback address for plain HTTP. The bound
 // address is checked too, so a name that resolves elsewhere is refused.
 func ListenHTTP(ctx context.Context, addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("http address %q: %w", addr, err)
-	}
-	if !IsLoopbackHost(host) {
-		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
+	if err := CheckLoopback(addr); err != nil {
+		return nil, err
 	}
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", addr)

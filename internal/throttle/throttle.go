@@ -157,7 +157,7 @@ func (l *Limiter) Check(user, client string) Verdict {
 	defer l.mu.Unlock()
 	now := l.now()
 	var v Verdict
-	for _, k := range l.keys(user, client) {
+	for _, k := range l.keys(user, Group(client)) {
 		s := l.m[k]
 		if s == nil {
 			continue
@@ -203,7 +203,8 @@ func (l *Limiter) Fail(user, client string) {
 	defer l.mu.Unlock()
 	now := l.now()
 	window := orDur(l.Window, DefaultWindow)
-	for _, k := range l.keys(user, client) {
+	g := Group(client)
+	for _, k := range l.keys(user, g) {
 		s := l.m[k]
 		if s == nil {
 			if len(l.m) >= orInt(l.MaxKeys, DefaultMaxKeys) {
@@ -214,7 +215,7 @@ func (l *Limiter) Fail(user, client string) {
 		} else if now.Sub(s.lastFailure) >= window {
 			*s = state{}
 		}
-		if g := Group(client); s.failures == 0 {
+		if s.failures == 0 {
 			s.from = g
 		} else if g != s.from {
 			s.mixed = true
@@ -262,14 +263,14 @@ func (l *Limiter) Succeed(user, client string) {
 	}
 }
 
-// keys returns the keys of an attempt, making the map. Called with l.mu
-// held. An empty client is not tracked by group.
-func (l *Limiter) keys(user, client string) []key {
+// keys returns the keys of an attempt by user from client group g, making
+// the map. Called with l.mu held. An empty group is not tracked.
+func (l *Limiter) keys(user, g string) []key {
 	if l.m == nil {
 		l.m = map[key]*state{}
 	}
 	ks := []key{{'u', user}}
-	if g := Group(client); g != "" {
+	if g != "" {
 		ks = append(ks, key{'a', g})
 	}
 	return ks

@@ -130,11 +130,19 @@ func (s *Server) rehash(ctx context.Context, u User, pw string) User {
 	return u
 }
 
-// logFailedLogin logs a wrong password. The user name is logged only when
-// it names an existing user: a password typed into the user name field
-// would otherwise land in the log.
+// knownUser is the user a refused login named, ok only when the name names
+// an existing user. Logs and audit events of refused logins carry a name
+// only when ok: a password typed into the user name field would otherwise
+// land in the log.
+func (s *Server) knownUser(ctx context.Context, name string) (User, bool) {
+	u, err := s.store.GetUser(ctx, name)
+	return u, err == nil
+}
+
+// logFailedLogin logs a wrong password, naming the user only when
+// knownUser says so.
 func (s *Server) logFailedLogin(ctx context.Context, msg, name, client string) {
-	if _, err := s.store.GetUser(ctx, name); err != nil {
+	if _, ok := s.knownUser(ctx, name); !ok {
 		s.log.InfoContext(ctx, msg, "user_unknown", true, "client", client)
 		return
 	}

@@ -181,6 +181,13 @@ func TestClearPasswordTimingAndRehash(t *testing.T) {
 		t.Errorf("after the login: clear %q hash %q generation %d; want no clear password, an scrypt hash, generation %d",
 			after.Password, after.PasswordHash, after.Generation, before.Generation)
 	}
+	// The rehash writes the password and nothing else of the user.
+	same := after
+	same.Password, same.PasswordHash = before.Password, before.PasswordHash
+	if same.Username != before.Username || same.Account != before.Account || same.UUID != before.UUID ||
+		same.Type != before.Type || same.Source != before.Source || !same.CreatedAt.Equal(before.CreatedAt) {
+		t.Errorf("the rehash changed more than the password: before %+v, after %+v", before, after)
+	}
 	wantStatus(t, "the password after the rehash", e.do("GET", "/v1/user", "admin:clear-pass", ""), 200)
 	wantStatus(t, "a token from before the rehash", e.do("GET", "/v1/user", "Bearer "+tok, ""), 200)
 	wantUnauthorized(t, "a wrong password after the rehash", e.do("GET", "/v1/user", "admin:wrong-pass", ""))

@@ -370,10 +370,10 @@ func (t *tokens) refresh(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			t.reload.mu.Lock()
-			t.reload.changed.Store(false)
-			_ = t.load(ctx)
-			t.reload.mu.Unlock()
+			// Every interval counts as a change: stores that do not
+			// notify are read, and a missed notice is made good.
+			t.reload.changed.Store(true)
+			t.reloadIfChanged(ctx)
 		}
 	}
 }

@@ -66,10 +66,31 @@ func safeTarget(t string) string {
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		host = rest[:i]
 	}
-	if i := strings.LastIndex(host, "@"); i >= 0 {
-		return scheme + rest[i+1:]
+	at := strings.LastIndex(host, "@")
+	if at < 0 && !hostPortShaped(host) {
+		// A password typed with a '/', '?' or '#' in it ends the host
+		// early (user:p#ss@host): its user information runs to the last @.
+		at = strings.LastIndex(rest, "@")
+	}
+	if at >= 0 {
+		return scheme + rest[at+1:]
 	}
 	return t
+}
+
+// hostPortShaped reports whether h can be a host with an optional port:
+// what follows its last ':' (outside an IPv6 literal) is a number.
+func hostPortShaped(h string) bool {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 || strings.HasPrefix(h, "[") && strings.LastIndexByte(h, ']') > i {
+		return true
+	}
+	for _, c := range h[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // statusWriter remembers the status code a handler answered.
@@ -201,9 +222,8 @@ func noteNamespace(r *http.Request, ns string) {
 }
 
 // auditFailedLogin records a refused authentication (wrong credentials or
-// throttled): user is the name tried only when it names an existing user,
-// as logFailedLogin does (a password typed into the user name field must
-// not reach the log).
+// throttled): user is the name tried only when knownUser says so, as for
+// logFailedLogin.
 func (s *Server) auditFailedLogin(r *http.Request, err error) {
 	var ra RetryAfter
 	code := http.StatusUnauthorized
@@ -219,7 +239,7 @@ func (s *Server) auditFailedLogin(r *http.Request, err error) {
 	a.Method = ""
 	if name, _, ok := r.BasicAuth(); ok {
 		a.Method = "basic"
-		if u, err := s.store.GetUser(r.Context(), name); err == nil {
+		if u, ok := s.knownUser(r.Context(), name); ok {
 			a.User, a.Account = u.Username, u.Account
 		}
 	} else if _, ok := bearerToken(r); ok {

@@ -8,6 +8,10 @@ func TestSafeTarget(t *testing.T) {
 		"https://user:pw-secret@reg.example/v2": "https://reg.example/v2",
 		"user:pw-secret@reg.example:5000":       "reg.example:5000",
 		"https://reg.example":                   "https://reg.example",
+		"https://user:pw#secret@reg.example/v2": "https://reg.example/v2",
+		"user:pw?secret@reg.example":            "reg.example",
+		"https://user:pw/secret@reg.example":    "https://reg.example",
+		"https://[::1]:5000/team@x":             "https://[::1]:5000/team@x",
 		"reg.example:5000/team@x":               "reg.example:5000/team@x",
 		"team1":                                 "team1",
 	} {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 )
 
@@ -121,24 +120,10 @@ func claimsOfPart(t *testing.T, tok string, i int) map[string]any {
 	return m
 }
 
+// signRaw signs claims with key and no kid header.
 func signRaw(t *testing.T, alg jose.SignatureAlgorithm, key any, claims map[string]any) string {
 	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if alg == jose.ES256 {
-		// The one canonical string of the signature, as the daemon signs
-		// (a high S is refused before any other check).
-		if tok, err = lowS(tok); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return tok
+	return signWithKID(t, alg, key, "", claims)
 }
 
 // TestJWTAttacks: each forged, altered or stale token is a plain 401.

@@ -135,10 +135,10 @@ func Validate(cfg config.File, paths config.Paths) (tokenserver.SigningKey, []er
 
 	l := cfg.Listen
 	if l.HTTP != "" {
-		if host, _, err := net.SplitHostPort(l.HTTP); err != nil {
-			add("listen.http %q is not host:port", l.HTTP)
-		} else if !daemon.IsLoopbackHost(host) {
+		if err := daemon.CheckLoopback(l.HTTP); errors.Is(err, daemon.ErrNotLoopback) {
 			add("listen.http %q: plain http is accepted only on loopback addresses; use listen.https", l.HTTP)
+		} else if err != nil {
+			add("listen.http %q is not host:port", l.HTTP)
 		}
 	}
 	if l.HTTPS != "" {
@@ -169,10 +169,10 @@ func validateOps(cfg config.File) []error {
 		errs = append(errs, fmt.Errorf("log_format %q: want text or json", cfg.LogFormat))
 	}
 	if a := cfg.Metrics.Listen; a != "" && !strings.HasPrefix(a, "/") {
-		if host, _, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, fmt.Errorf("metrics.listen %q is neither host:port nor a socket path", a))
-		} else if !daemon.IsLoopbackHost(host) {
+		if err := daemon.CheckLoopback(a); errors.Is(err, daemon.ErrNotLoopback) {
 			errs = append(errs, fmt.Errorf("metrics.listen %q: plain http is accepted only on loopback addresses (or give a socket path)", a))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("metrics.listen %q is neither host:port nor a socket path", a))
 		}
 	}
 	if cfg.Audit.File != "" && !strings.HasPrefix(cfg.Audit.File, "/") {
