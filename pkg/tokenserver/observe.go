@@ -56,41 +56,19 @@ func noteURLTarget(r *http.Request, target string) {
 
 // safeTarget drops user information from a URL-shaped target: a server URL
 // typed as https://user:pass@host (or user:pass@host) must not carry a
-// password into the log.
+// password into the log. Everything up to the last '@' goes: a password may
+// hold any character ("user:12/34@host" reads like "host:12/34@x"), so no
+// rule can tell user information from a path, and Docker's reference
+// grammar has no '@' in a registry host or repository path to lose.
 func safeTarget(t string) string {
-	rest, scheme := t, ""
+	scheme, rest := "", t
 	if i := strings.Index(t, "://"); i >= 0 {
 		scheme, rest = t[:i+3], t[i+3:]
 	}
-	host := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host = rest[:i]
-	}
-	at := strings.LastIndex(host, "@")
-	if at < 0 && !hostPortShaped(host) {
-		// A password typed with a '/', '?' or '#' in it ends the host
-		// early (user:p#ss@host): its user information runs to the last @.
-		at = strings.LastIndex(rest, "@")
-	}
-	if at >= 0 {
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		return scheme + rest[at+1:]
 	}
 	return t
-}
-
-// hostPortShaped reports whether h can be a host with an optional port:
-// what follows its last ':' (outside an IPv6 literal) is a number.
-func hostPortShaped(h string) bool {
-	i := strings.LastIndexByte(h, ':')
-	if i < 0 || strings.HasPrefix(h, "[") && strings.LastIndexByte(h, ']') > i {
-		return true
-	}
-	for _, c := range h[i+1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // statusWriter remembers the status code a handler answered.
