@@ -286,15 +286,10 @@ func (s *Store) GetRegistry(ctx context.Context, account, key string) (registrie
 		return find(list)
 	}
 	e, err := s.scanEntry(account, s.pool.QueryRow(ctx, `SELECT `+registryCols+` FROM registries WHERE account = $1 AND registry = $2`, account, key))
-	if err != nil && unavailable(err) {
-		if c, _, ok := s.caches.registries.get(account); ok { // the database is down: the last known list
-			return find(c.v)
-		}
+	if list, ok := s.caches.registries.last(account, err); ok {
+		return find(list)
 	}
-	if err != nil && !errors.Is(err, registries.ErrRegistryNotFound) {
-		return e, s.wrap(err)
-	}
-	return e, err
+	return e, s.wrap(err)
 }
 
 // ChangeRegistry implements registries.Store. Changes of one key are
