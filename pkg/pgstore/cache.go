@@ -35,6 +35,9 @@ const (
 	nKeys       = "keys"       // no cache: the server's key ring reloads
 )
 
+// nRegistriesOf names one account's registry entries.
+func nRegistriesOf(account string) string { return nRegistries + ":" + account }
+
 type cached[V any] struct {
 	v  V
 	at time.Time
