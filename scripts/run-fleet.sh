@@ -16,21 +16,15 @@ state=${ANCHORED_STATE:-./.anchored-fleet}
 http_a=${ANCHORED_HTTP_A:-127.0.0.1:8228}
 http_b=${ANCHORED_HTTP_B:-127.0.0.1:8229}
 
+. scripts/run-common.sh
 for a in "$http_a" "$http_b"; do
-  h=${a%:*} p=${a##*:}
-  if (exec 3<>"/dev/tcp/$h/$p") 2>/dev/null; then
+  if run_addr_taken "$a"; then
     echo "make run-fleet: $a is already in use; choose others with ANCHORED_HTTP_A and ANCHORED_HTTP_B" >&2
     exit 1
   fi
 done
 
-mkdir -p "$state"
-chmod 700 "$state"
-state=$(cd "$state" && pwd)
-if [ ! -s "$state/passphrase" ]; then
-  (umask 077 && head -c 32 /dev/urandom | base64 > "$state/passphrase.tmp" && mv "$state/passphrase.tmp" "$state/passphrase")
-fi
-chmod 600 "$state/passphrase"
+state=$(run_state "$state")
 
 # The cluster: as this user in the state dir, or as nobody in a temp dir.
 . scripts/pg-private.sh

@@ -13,24 +13,17 @@ bin=${ANCHORED_BIN:-./bin/anchored}
 state=${ANCHORED_STATE:-./.anchored}
 http=${ANCHORED_HTTP:-127.0.0.1:8228}
 
+. scripts/run-common.sh
+
 # A port already taken (a second make run, say) fails here, before any
 # state, vault or admin is made, and says how to pick another.
-hostpart=${http%:*} port=${http##*:}
-hostpart=${hostpart#[} hostpart=${hostpart%]}
-if (exec 3<>"/dev/tcp/$hostpart/$port") 2>/dev/null; then
+if run_addr_taken "$http"; then
   echo "make run: $http is already in use (another make run?); choose another address with ANCHORED_HTTP, e.g. ANCHORED_HTTP=127.0.0.1:8229 make run" >&2
   exit 1
 fi
 
-mkdir -p "$state"
-chmod 700 "$state"
-state=$(cd "$state" && pwd)
-
 # The vault passphrase: generated once, 0600, beside the vault.
-if [ ! -s "$state/passphrase" ]; then
-  (umask 077 && head -c 32 /dev/urandom | base64 > "$state/passphrase.tmp" && mv "$state/passphrase.tmp" "$state/passphrase")
-fi
-chmod 600 "$state/passphrase"
+state=$(run_state "$state")
 
 (umask 077 && cat > "$state/config.yaml" <<YAML
 # Written by scripts/run.sh (make run); rewritten on every run.

@@ -350,7 +350,8 @@ func TestStoreCopy(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "copied 2 accounts, 2 users, 1 registry entries, 0 signing keys; the copy verified") {
 		t.Errorf("postgres to a new vault: exit %d\n%s", code, out)
 	}
-	for _, bad := range [][]string{{"--from", "file:/x", "--to", "postgres:" + dsn}, {"--from", "vault:" + back, "--to", "postgres://u:hunter22@h/db"}} {
+	for _, bad := range [][]string{{"--from", "file:/x", "--to", "postgres:" + dsn}, {"--from", "vault:" + back, "--to", "postgres://u:hunter22@h/db"},
+		{"--from", "vault:" + back, "--to", "postgresql://u:hunter22@h/db"}, {"--from", "vault:" + back, "--to", "host=h password=hunter22"}} {
 		if code, out := storeCopyRun(t, env, bad...); code != 2 || strings.Contains(out, "hunter22") {
 			t.Errorf("store copy %q: exit %d\n%s", bad, code, out)
 		}

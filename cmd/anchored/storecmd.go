@@ -47,7 +47,8 @@ func storeCopy(ctx context.Context, cmd *cli.Command, getenv func(string) string
 	open := func(spec string) (tokenserver.Store, func(), error) {
 		kind, target, ok := strings.Cut(spec, ":")
 		if !ok || target == "" || (kind != config.StoreVault && kind != config.StorePostgres) {
-			return nil, nil, fmt.Errorf("store %q: want vault:PATH or postgres:URL", spec)
+			// Not quoted: a mistyped spec can be a DSN, password included.
+			return nil, nil, errors.New("want vault:PATH or postgres:URL")
 		}
 		c := cfg
 		c.Store = kind

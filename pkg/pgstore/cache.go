@@ -35,6 +35,9 @@ const (
 	nKeys       = "keys"       // no cache: the server's key ring reloads
 )
 
+// nRegistriesOf names one account's registry entries.
+func nRegistriesOf(account string) string { return nRegistries + ":" + account }
+
 type cached[V any] struct {
 	v  V
 	at time.Time
@@ -81,6 +84,19 @@ func (c *cache[K, V]) fresh(s *Store, k K) (V, bool) {
 	e, _, ok := c.get(k)
 	if ok && (s.listening.Load() || time.Since(e.at) < s.stale) {
 		return e.v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// last returns k's cached value however old when err means the database
+// is down: the last known record is served (nothing can change while
+// nobody can write).
+func (c *cache[K, V]) last(k K, err error) (V, bool) {
+	if err != nil && unavailable(err) {
+		if e, _, ok := c.get(k); ok {
+			return e.v, true
+		}
 	}
 	var zero V
 	return zero, false
@@ -134,12 +150,12 @@ func through[K comparable, V any](ctx context.Context, s *Store, c *cache[K, V],
 	if v, ok := c.fresh(s, k); ok {
 		return v, nil
 	}
-	e, gen, ok := c.get(k)
+	_, gen, _ := c.get(k)
 	now := time.Now()
 	v, err := load(ctx)
 	if err != nil {
-		if ok && unavailable(err) {
-			return e.v, nil
+		if v, ok := c.last(k, err); ok {
+			return v, nil
 		}
 		var zero V
 		return zero, s.wrap(err)

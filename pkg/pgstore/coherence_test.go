@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -56,11 +57,17 @@ func TestCachesFollowOtherReplicas(t *testing.T) {
 				u1, err1 := reader.GetUser(ctx, "u")
 				u2, err2 := reader.GetUserByUUID(ctx, "id-u")
 				ac, err3 := reader.GetAccount(ctx, "a")
-				e, err4 := reader.GetRegistry(ctx, "a", "reg.example.com")
-				for _, err := range []error{err1, err2, err3, err4} {
+				// The list (the helper's get) fills the cache the entry
+				// is then read from.
+				list, err4 := reader.ListRegistries(ctx, "a")
+				e, err5 := reader.GetRegistry(ctx, "a", "reg.example.com")
+				for _, err := range []error{err1, err2, err3, err4, err5} {
 					if err != nil {
 						t.Fatal(err)
 					}
+				}
+				if len(list) != 1 || list[0].Pass != e.Pass {
+					t.Fatalf("the list %+v and the entry %+v differ", list, e)
 				}
 				return u1.Generation, u2.Generation, ac.State, e.Pass
 			}
@@ -80,6 +87,24 @@ func TestCachesFollowOtherReplicas(t *testing.T) {
 				}
 				if time.Now().After(deadline) {
 					t.Fatalf("the reader still serves generation %d/%d, state %s, pass %s", n, u, st, p)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			// Deleting the account: the reader's cached account, user and
+			// registry entries go too.
+			if err := writer.DeleteAccount(ctx, "a"); err != nil {
+				t.Fatal(err)
+			}
+			deadline = time.Now().Add(5 * time.Second)
+			for {
+				_, errU := reader.GetUser(ctx, "u")
+				_, errA := reader.GetAccount(ctx, "a")
+				list, errR := reader.ListRegistries(ctx, "a")
+				if errors.Is(errU, tokenserver.ErrNotFound) && errors.Is(errA, tokenserver.ErrNotFound) && errR == nil && len(list) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after the delete the reader still serves user %v, account %v, registries %d (%v)", errU, errA, len(list), errR)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}

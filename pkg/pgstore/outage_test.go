@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/anchored/anchored/pkg/passhash"
 	"github.com/anchored/anchored/pkg/pgstore"
+	"github.com/anchored/anchored/pkg/registries"
 	"github.com/anchored/anchored/pkg/tokenserver"
 )
 
@@ -95,7 +97,8 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Cleanup(s.Close)
 		return s
 	}
-	a, b := apiOn(t, openNoStale()), apiOn(t, openNoStale())
+	sa := openNoStale()
+	a, b := apiOn(t, sa), apiOn(t, openNoStale())
 	tok := "Bearer " + token(t, a, "admin", "foobar")
 	reg := func(name string) string {
 		return `{"registry":"` + name + `","registry_user":"u","registry_pass":"outage-pass-` + name + `"}`
@@ -109,6 +112,26 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	if code, _, _ := call(t, a, "POST", "/v1/registries?validate=false", "admin:foobar", reg("before.example.com")); code != 200 {
 		t.Fatalf("write before the outage: %d", code)
+	}
+
+	// The write's own notification drops sa's cache again when it comes
+	// back; a later one (notifications arrive in commit order) says it has.
+	synced := make(chan struct{}, 1)
+	sa.OnSigningKeysChange(func() {
+		select {
+		case synced <- struct{}{}:
+		default:
+		}
+	})
+	sqlExec(t, dsn, `SELECT pg_notify('anchored_changes', 'keys')`)
+	select {
+	case <-synced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification")
+	}
+	ctx := context.Background()
+	if _, err := sa.ListRegistries(ctx, "admin"); err != nil { // the helper's get: cached
+		t.Fatal(err)
 	}
 
 	if err := pg.Stop(); err != nil {
@@ -133,6 +156,19 @@ func TestDatabaseOutage(t *testing.T) {
 		if code, _, _ := call(t, ts, "GET", "/v1/accounts", "admin:foobar", ""); code != 503 {
 			t.Errorf("uncached read during the outage: %d, want 503", code)
 		}
+	}
+
+	// A registry write's read of one entry: the last known list answers
+	// for an account read before; another account's is unavailable.
+	key := registries.EntryKey("before.example.com")
+	if e, err := sa.GetRegistry(ctx, "admin", key); err != nil || e.Pass != "outage-pass-before.example.com" {
+		t.Errorf("GetRegistry of a cached account during the outage = %+v, %v", e, err)
+	}
+	if _, err := sa.GetRegistry(ctx, "admin", "absent.example.com"); !errors.Is(err, registries.ErrRegistryNotFound) {
+		t.Errorf("GetRegistry of an absent key of a cached account during the outage: %v", err)
+	}
+	if _, err := sa.GetRegistry(ctx, "nobody", key); !errors.Is(err, tokenserver.ErrUnavailable) {
+		t.Errorf("GetRegistry of an uncached account during the outage: %v, want ErrUnavailable", err)
 	}
 
 	pg.Start(t)

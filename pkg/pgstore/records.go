@@ -101,7 +101,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		// quoted account name and a space.
 		_, err = tx.Exec(ctx, `DELETE FROM ecr_tokens WHERE starts_with(key, $1)`, strconv.Quote(name)+" ")
 		return err
-	}, nAccounts, nUsers, nRegistries)
+	}, nAccounts, nUsers, nRegistriesOf(name))
 }
 
 const userCols = `username, account, uuid, type, source, sealed_password, password_hash, generation, created_at, last_updated`
@@ -286,15 +286,10 @@ func (s *Store) GetRegistry(ctx context.Context, account, key string) (registrie
 		return find(list)
 	}
 	e, err := s.scanEntry(account, s.pool.QueryRow(ctx, `SELECT `+registryCols+` FROM registries WHERE account = $1 AND registry = $2`, account, key))
-	if err != nil && unavailable(err) {
-		if c, _, ok := s.caches.registries.get(account); ok { // the database is down: the last known list
-			return find(c.v)
-		}
+	if list, ok := s.caches.registries.last(account, err); ok {
+		return find(list)
 	}
-	if err != nil && !errors.Is(err, registries.ErrRegistryNotFound) {
-		return e, s.wrap(err)
-	}
-	return e, err
+	return e, s.wrap(err)
 }
 
 // ChangeRegistry implements registries.Store. Changes of one key are
@@ -332,7 +327,7 @@ func (s *Store) ChangeRegistry(ctx context.Context, account, key string, fn func
 			created_at = EXCLUDED.created_at, last_updated = EXCLUDED.last_updated`,
 			account, n.Registry, n.Name, n.Type, n.User, s.seal.sealString(n.Pass, adRegistry(account, key)), n.Verify, n.ServerURL, n.CreatedAt, n.LastUpdated)
 		return err
-	}, nRegistries+":"+account)
+	}, nRegistriesOf(account))
 	if errors.Is(err, registries.ErrNoChange) {
 		return nil
 	}

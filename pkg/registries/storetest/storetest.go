@@ -70,6 +70,27 @@ func Run(t *testing.T, newStorage func(t *testing.T) Open) {
 	t.Run("change sees current, deletes, aborts", func(t *testing.T) {
 		s := newStorage(t)()
 		put(t, s, "admin", entry("a.example.com", "a"))
+		// Neighbours every change below must leave as they are: another
+		// key of the account, and the same key of another account.
+		neighbours := map[string][]registries.Entry{
+			"admin": {entry("b.example.com", "b")},
+			"other": {entry("a.example.com", "other-user")},
+		}
+		for account, es := range neighbours {
+			put(t, s, account, es[0])
+		}
+		untouched := func(after string) {
+			t.Helper()
+			for account, want := range neighbours {
+				got, err := s.ListRegistries(ctx, account)
+				if account == "admin" && len(got) > 0 && got[0].Registry == "a.example.com" {
+					got = got[1:] // the entry being changed
+				}
+				if err != nil || !equalEntries(got, want) {
+					t.Errorf("after %s, %s's other entries = %+v, %v; want %+v", after, account, got, err, want)
+				}
+			}
+		}
 		var saw *registries.Entry
 		err := s.ChangeRegistry(ctx, "admin", "a.example.com", func(cur *registries.Entry) (*registries.Entry, error) {
 			saw = cur
@@ -81,9 +102,12 @@ func Run(t *testing.T, newStorage func(t *testing.T) Open) {
 		if err != nil || saw == nil || saw.User != "a" {
 			t.Fatalf("change: %v, saw %+v", err, saw)
 		}
-		if e, err := s.GetRegistry(ctx, "admin", "a.example.com"); err != nil || e.User != "changed" || e.Registry != "a.example.com" {
-			t.Errorf("after change: %+v, %v", e, err)
+		wantChanged := entry("a.example.com", "a")
+		wantChanged.User = "changed"
+		if e, err := s.GetRegistry(ctx, "admin", "a.example.com"); err != nil || !equalEntries([]registries.Entry{e}, []registries.Entry{wantChanged}) {
+			t.Errorf("after change: %+v, %v; want %+v", e, err, wantChanged)
 		}
+		untouched("a change")
 		boom := errors.New("boom")
 		for _, abort := range []error{registries.ErrNoChange, boom} {
 			err := s.ChangeRegistry(ctx, "admin", "a.example.com", func(*registries.Entry) (*registries.Entry, error) { return nil, abort })
@@ -109,6 +133,7 @@ func Run(t *testing.T, newStorage func(t *testing.T) Open) {
 		if _, err := s.GetRegistry(ctx, "admin", "a.example.com"); !errors.Is(err, registries.ErrRegistryNotFound) {
 			t.Errorf("after delete: %v", err)
 		}
+		untouched("a delete")
 	})
 
 	t.Run("other handles see changes", func(t *testing.T) {

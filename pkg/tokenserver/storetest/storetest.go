@@ -56,8 +56,16 @@ func Run(t *testing.T, newStorage func(t *testing.T) Open) {
 			a.Email, a.Name = "new@example.com", "renamed" // the key never changes
 			return a, nil
 		})
-		if got, _ := s.GetAccount(ctx, "a"); err != nil || got.Email != "new@example.com" {
-			t.Errorf("UpdateAccount: %v, now %+v", err, got)
+		wantA := account("a")
+		wantA.Email = "new@example.com"
+		if got, _ := s.GetAccount(ctx, "a"); err != nil || got != wantA {
+			t.Errorf("UpdateAccount: %v, now %+v; want %+v", err, got, wantA)
+		}
+		if _, err := s.GetAccount(ctx, "renamed"); !errors.Is(err, tokenserver.ErrNotFound) {
+			t.Errorf("UpdateAccount made a renamed account: %v", err)
+		}
+		if got, err := s.GetAccount(ctx, "b"); err != nil || got != account("b") {
+			t.Errorf("UpdateAccount(a) touched b: %+v, %v", got, err)
 		}
 		boom := errors.New("boom")
 		if err := s.UpdateAccount(ctx, "a", func(tokenserver.Account) (tokenserver.Account, error) { return tokenserver.Account{}, boom }); !errors.Is(err, boom) {
@@ -104,9 +112,18 @@ func Run(t *testing.T, newStorage func(t *testing.T) Open) {
 			u.PasswordHash = "$argon2id$..."
 			return u, nil
 		})
-		u, _ := s.GetUser(ctx, "alice")
-		if err != nil || u.PasswordHash == "" || u.Password != "" || u.Generation != 2 || u.UUID != "uuid-alice" {
-			t.Errorf("UpdateUser: %v, now %+v", err, u)
+		wantAlice := user("alice", "a")
+		wantAlice.Password, wantAlice.Generation, wantAlice.PasswordHash = "", 2, "$argon2id$..."
+		if u, _ := s.GetUser(ctx, "alice"); err != nil || u != wantAlice {
+			t.Errorf("UpdateUser: %v, now %+v; want %+v", err, u, wantAlice)
+		}
+		if _, err := s.GetUserByUUID(ctx, "changed"); !errors.Is(err, tokenserver.ErrNotFound) {
+			t.Errorf("UpdateUser changed a uuid: %v", err)
+		}
+		for _, other := range []tokenserver.User{user("bob", "a"), user("carol", "b")} {
+			if u, err := s.GetUser(ctx, other.Username); err != nil || u != other {
+				t.Errorf("UpdateUser(alice) touched %s: %+v, %v", other.Username, u, err)
+			}
 		}
 		if err := s.DeleteUser(ctx, "bob"); err != nil {
 			t.Error(err)
@@ -269,7 +286,7 @@ func signingKeys(t *testing.T, newStorage func(t *testing.T) Open) {
 		if err := s.RotateSigningKey(ctx, key("k4", t3), t3, hour); !errors.Is(err, tokenserver.ErrAlreadyExists) {
 			t.Errorf("rotating to a kid that exists: %v, want ErrAlreadyExists", err)
 		}
-		if keys2, _ := s.SigningKeys(ctx); len(keys2) != 3 || !same(keys2[0], fourth) || !same(keys2[1], third) {
+		if keys2, _ := s.SigningKeys(ctx); len(keys2) != 3 || !same(keys2[0], fourth) || !same(keys2[1], third) || !same(keys2[2], second) {
 			t.Errorf("a refused rotation changed the keys: %v", kids(keys2))
 		}
 	})

@@ -33,8 +33,7 @@ func startReplica(binDir, dir, passFile, database string) (*exec.Cmd, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	cfg := fmt.Sprintf("listen:\n  socket: %s\n  http: %s\nhelper_account: admin\nuser_authentication:\n  oauth:\n    enabled: true\n  hashed_passwords: true\nstore: postgres\ndatabase:\n  url: %q\n",
-		filepath.Join(dir, "replica.sock"), addr, database)
+	cfg := daemonConfig("", filepath.Join(dir, "replica.sock"), addr, database)
 	return spawn(binDir, dir, "config-replica.yaml", cfg, addr, passFile)
 }
 

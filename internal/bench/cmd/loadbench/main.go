@@ -127,16 +127,7 @@ func run(binDir, trivial string, duration time.Duration, workers uint64, procs, 
 	}
 	socket := filepath.Join(state, "anchored.sock")
 	cfgPath := filepath.Join(dir, "config.yaml")
-	cfg := fmt.Sprintf(`vault: %s
-listen:
-  socket: %s
-  http: %s
-helper_account: admin
-user_authentication:
-  oauth:
-    enabled: true
-  hashed_passwords: true
-`, vaultPath, socket, daemonAddr)
+	cfg := daemonConfig(vaultPath, socket, daemonAddr, database)
 	if database != "" {
 		// The same state, on PostgreSQL: the daemon's caches answer the
 		// measured requests (docs/anchored.md, "PostgreSQL store").
@@ -146,7 +137,6 @@ user_authentication:
 		if out, err := cp.CombinedOutput(); err != nil {
 			return fmt.Errorf("store copy: %w: %s", err, out)
 		}
-		cfg += fmt.Sprintf("store: postgres\ndatabase:\n  url: %q\n", database)
 		fmt.Fprintln(os.Stderr, "anchored on PostgreSQL (store: postgres)")
 	}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -351,24 +341,13 @@ func startOpsDaemon(binDir, dir, vaultPath, passFile, database string) (*exec.Cm
 	if err != nil {
 		return nil, "", err
 	}
-	cfg := fmt.Sprintf(`vault: %s
-listen:
-  socket: %s
-  http: %s
-helper_account: admin
-user_authentication:
-  oauth:
-    enabled: true
-  hashed_passwords: true
-audit:
+	// The same store as the plain daemon's.
+	cfg := daemonConfig(vaultPath, filepath.Join(dir, "ops.sock"), addr, database) + fmt.Sprintf(`audit:
   reads: true
   file: %s
 metrics:
   listen: %s
-`, vaultPath, filepath.Join(dir, "ops.sock"), addr, filepath.Join(dir, "audit.log"), maddr)
-	if database != "" { // the same store as the plain daemon's
-		cfg += fmt.Sprintf("store: postgres\ndatabase:\n  url: %q\n", database)
-	}
+`, filepath.Join(dir, "audit.log"), maddr)
 	d, base, err := spawn(binDir, dir, "config-ops.yaml", cfg, addr, passFile)
 	if err != nil {
 		return d, "", err
@@ -379,6 +358,29 @@ metrics:
 		res.Body.Close()
 	}
 	return d, base, nil
+}
+
+// daemonConfig is the configuration every benched anchored shares: the
+// vault at vaultPath (none when empty), OAuth on with hashed passwords,
+// and, when database is set, the PostgreSQL store there.
+func daemonConfig(vaultPath, socket, addr, database string) string {
+	var cfg string
+	if vaultPath != "" {
+		cfg = "vault: " + vaultPath + "\n"
+	}
+	cfg += fmt.Sprintf(`listen:
+  socket: %s
+  http: %s
+helper_account: admin
+user_authentication:
+  oauth:
+    enabled: true
+  hashed_passwords: true
+`, socket, addr)
+	if database != "" {
+		cfg += fmt.Sprintf("store: postgres\ndatabase:\n  url: %q\n", database)
+	}
+	return cfg
 }
 
 // benchEnv is a minimal environment: no passphrase, no AWS, no proxies, the
